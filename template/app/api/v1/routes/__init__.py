@@ -1,0 +1,1 @@
+"""One module per resource, each with a `router`; `app.api.v1.router` includes them all."""

@@ -1,0 +1,131 @@
+"""Fixtures: a real PostgreSQL database per worker, and one rolled-back transaction per test.
+
+Every test runs inside an outer transaction on one connection; the app's sessions join it through
+savepoints, so application code may commit while the test still sees nothing of other tests' rows.
+"""
+
+import asyncio
+import os
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+from fastapi import FastAPI
+from httpx import ASGITransport, AsyncClient
+from pydantic import SecretStr
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
+
+from app.api.deps import get_session
+from app.core.config import Settings
+from app.db.session import create_engine
+from app.main import create_app
+from tests.database import DatabaseServer
+from tools.local_postgres import PostgresUnavailableError
+
+SERVER = pytest.StashKey[DatabaseServer]()
+WORKER_INPUT_KEY = "database_server"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Start (or find) the server and migrate the template database once, in the controller."""
+    if hasattr(config, "workerinput") or config.option.help or config.option.collectonly:
+        return
+    try:
+        server = DatabaseServer.start()
+        asyncio.run(server.prepare_template())
+    except PostgresUnavailableError as error:
+        pytest.exit(str(error), returncode=pytest.ExitCode.USAGE_ERROR)
+    config.stash[SERVER] = server
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node: Any) -> None:
+    """Hand the server to each pytest-xdist worker."""
+    node.workerinput[WORKER_INPUT_KEY] = node.config.stash[SERVER].to_dict()
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    if (server := config.stash.get(SERVER, None)) is not None:
+        asyncio.run(server.drop_database(server.template_name))
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def database_server(pytestconfig: pytest.Config) -> DatabaseServer:
+    workerinput = getattr(pytestconfig, "workerinput", None)
+    if workerinput is not None:
+        return DatabaseServer(**workerinput[WORKER_INPUT_KEY])
+    return pytestconfig.stash[SERVER]
+
+
+@pytest.fixture(scope="session")
+async def database_url(database_server: DatabaseServer) -> AsyncIterator[str]:
+    """This worker's database: a copy of the migrated template."""
+    name = f"{database_server.base_name}_{os.environ.get('PYTEST_XDIST_WORKER', 'main')}"
+    url = await database_server.create_database(name, template=database_server.template_name)
+    yield url
+    await database_server.drop_database(name)
+
+
+@pytest.fixture(scope="session")
+def settings(database_url: str) -> Settings:
+    return Settings(_env_file=None, database_url=SecretStr(database_url), environment="test")
+
+
+@pytest.fixture(scope="session")
+async def engine(settings: Settings) -> AsyncIterator[AsyncEngine]:
+    engine = create_engine(settings)
+    yield engine
+    await engine.dispose()
+
+
+@pytest.fixture
+async def connection(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
+    """A connection inside a transaction that is rolled back after the test."""
+    async with engine.connect() as connection:
+        transaction = await connection.begin()
+        try:
+            yield connection
+        finally:
+            await transaction.rollback()
+
+
+def joined_session(connection: AsyncConnection) -> AsyncSession:
+    """A session whose commits release a savepoint inside the test's transaction."""
+    return AsyncSession(
+        bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False
+    )
+
+
+@pytest.fixture
+async def session(connection: AsyncConnection) -> AsyncIterator[AsyncSession]:
+    async with joined_session(connection) as session:
+        yield session
+
+
+@pytest.fixture(scope="session")
+def app(settings: Settings) -> FastAPI:
+    return create_app(settings)
+
+
+def http_client(app: FastAPI) -> AsyncClient:
+    """A client calling `app` in-process; server errors come back as 500s, not exceptions."""
+    transport = ASGITransport(app=app, raise_app_exceptions=False)
+    return AsyncClient(transport=transport, base_url="http://test")
+
+
+async def client_for(app: FastAPI, connection: AsyncConnection) -> AsyncClient:
+    """An HTTP client for `app` whose requests each get a session joined to `connection`."""
+
+    async def session_in_test_transaction() -> AsyncIterator[AsyncSession]:
+        async with joined_session(connection) as session:
+            yield session
+
+    app.dependency_overrides[get_session] = session_in_test_transaction
+    return http_client(app)
+
+
+@pytest.fixture
+async def client(app: FastAPI, connection: AsyncConnection) -> AsyncIterator[AsyncClient]:
+    async with await client_for(app, connection) as client:
+        yield client

@@ -1,0 +1,40 @@
+"""How the tests build valid bodies for each resource; one module per resource.
+
+The generic API tests (tests/api/test_resources.py) run against every `ResourceFactory` found
+here, so a new resource is covered as soon as its factory module exists.
+"""
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from importlib import import_module
+from pkgutil import iter_modules
+from typing import Any
+
+from httpx import AsyncClient
+
+Body = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class ResourceFactory:
+    name: str
+    path: str
+    build: Callable[[AsyncClient, int], Awaitable[Body]]
+    """The i-th valid create body; distinct for each i (creates the resources it refers to)."""
+    sort_fields: tuple[str, ...]
+
+    async def create(self, client: AsyncClient, i: int = 0) -> Body:
+        response = await client.post(self.path, json=await self.build(client, i))
+        assert response.status_code == 201, response.text
+        created: Body = response.json()
+        return created
+
+
+def all_factories() -> list[ResourceFactory]:
+    modules = [import_module(f"{__name__}.{module.name}") for module in iter_modules(__path__)]
+    return [
+        value
+        for module in modules
+        for value in vars(module).values()
+        if isinstance(value, ResourceFactory)
+    ]

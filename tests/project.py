@@ -1,0 +1,48 @@
+"""A rendered project on disk and the commands its developers run in it."""
+
+import os
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+# A developer's environment in the project: no virtualenv of ours leaking in, no Python downloads.
+ISOLATED_ENV = {
+    key: value
+    for key, value in os.environ.items()
+    if key not in {"VIRTUAL_ENV", "PYTHONPATH", "UV_PROJECT_ENVIRONMENT"}
+} | {"UV_PYTHON_DOWNLOADS": "never", "NO_COLOR": "1"}
+
+
+@dataclass(frozen=True)
+class Project:
+    path: Path
+
+    def run(self, *command: str, env: dict[str, str] | None = None) -> str:
+        """Run `command` in the project; fail the test with its output when it fails."""
+        result = subprocess.run(
+            command,
+            cwd=self.path,
+            env=ISOLATED_ENV | (env or {}),
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        output = result.stdout + result.stderr
+        assert result.returncode == 0, f"`{' '.join(command)}` failed in {self.path}:\n{output}"
+        return output
+
+    def uv_run(self, *command: str, env: dict[str, str] | None = None) -> str:
+        return self.run("uv", "run", "--no-sync", *command, env=env)
+
+    def sync(self, python: Path) -> None:
+        self.run("uv", "sync", "--quiet", "--python", str(python))
+
+    def text_files(self) -> dict[Path, str]:
+        """Every text file but tool caches and the virtualenv, by path relative to the project."""
+        skipped = {".venv", ".git", ".mypy_cache", ".ruff_cache", ".pytest_cache", "__pycache__"}
+        files = {}
+        for path in sorted(self.path.rglob("*")):
+            relative = path.relative_to(self.path)
+            if path.is_file() and not skipped & set(relative.parts):
+                files[relative] = path.read_text(encoding="utf-8")
+        return files

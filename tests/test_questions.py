@@ -1,0 +1,120 @@
+"""The questions: derived defaults, and validators that refuse bad answers with a useful message."""
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from copier import run_copy
+
+from tests.conftest import TEMPLATE_ROOT
+
+VALID = {"project_name": "Acme Orders"}
+
+
+def render(destination: Path, answers: dict[str, Any]) -> dict[str, Any]:
+    """Answers recorded by a copy with `answers` (no --trust: the template must not need it)."""
+    worker = run_copy(
+        str(TEMPLATE_ROOT),
+        destination,
+        data=VALID | answers,
+        defaults=True,
+        unsafe=False,
+        quiet=True,
+        vcs_ref="HEAD",
+    )
+    return dict(worker.answers.combined)
+
+
+def refusal(tmp_path: Path, answers: dict[str, Any]) -> str:
+    with pytest.raises(ValueError, match=r"Validation error|Invalid choice") as refused:
+        render(tmp_path / "project", answers)
+    assert not (tmp_path / "project" / "app").exists()
+    return str(refused.value)
+
+
+@pytest.mark.parametrize(
+    ("resource", "plural"),
+    [
+        ("task", "tasks"),
+        ("category", "categories"),
+        ("person", "people"),
+        ("box", "boxes"),
+        ("day", "days"),
+        ("line_item", "line_items"),
+        ("child", "children"),
+    ],
+)
+def test_the_plural_is_derived_from_the_resource(
+    tmp_path: Path, resource: str, plural: str
+) -> None:
+    assert render(tmp_path, {"resource": resource})["resource_plural"] == plural
+
+
+def test_the_slug_is_derived_from_the_name(tmp_path: Path) -> None:
+    answers = render(tmp_path, {"project_name": "  Acme: Orders & Invoices! "})
+    assert answers["project_slug"] == "acme-orders-invoices"
+
+
+def test_an_overridden_plural_is_used(tmp_path: Path) -> None:
+    answers = render(tmp_path, {"resource": "sheep", "resource_plural": "sheep_flock"})
+    assert (tmp_path / "app/api/v1/routes/sheep_flock.py").is_file()
+    assert answers["resource_plural"] == "sheep_flock"
+
+
+@pytest.mark.parametrize(
+    ("answers", "message"),
+    [
+        ({"project_name": "  "}, "must not be empty"),
+        ({"project_slug": "Acme Orders"}, "must be kebab-case"),
+        ({"project_slug": "acme--orders"}, "must be kebab-case"),
+        ({"project_slug": "1acme"}, "must be kebab-case"),
+        ({"author_name": ""}, "must not be empty"),
+        ({"author_email": "nobody"}, "is not an email address"),
+        ({"author_email": "a@b"}, "is not an email address"),
+        ({"python_version": "3.11"}, "Invalid choice"),
+        ({"resource": ""}, "must not be empty"),
+        ({"resource": "Task"}, "snake_case identifier"),
+        ({"resource": "line-item"}, "snake_case identifier"),
+        ({"resource": "2fa"}, "snake_case identifier"),
+        ({"resource": "line__item"}, "snake_case identifier"),
+        ({"resource": "class"}, "Python keyword"),
+        ({"resource": "match"}, "Python keyword"),
+        ({"resource": "models"}, "collides with a name the generated project already uses"),
+        ({"resource": "settings"}, "collides with a name the generated project already uses"),
+        ({"resource": "a" * 31}, "longer than 30 characters"),
+        ({"resource": "sheep", "resource_plural": "sheep"}, "must differ from the singular"),
+        ({"resource_plural": "Tasks"}, "snake_case identifier"),
+    ],
+)
+def test_bad_answers_are_refused(tmp_path: Path, answers: dict[str, Any], message: str) -> None:
+    assert message in refusal(tmp_path, answers)
+
+
+@pytest.mark.parametrize(
+    ("spec", "message"),
+    [
+        ("", "needs at least one field"),
+        ("title", "'title' is not a valid field"),
+        ("title:string", "Types: str(n), text, int"),
+        ("title:str", "'title:str' is not a valid field"),
+        ("Title:text", "is not a valid field"),
+        ("title:text title:int", "'title' is defined twice"),
+        ("id:int", "'id' is reserved"),
+        ("model_name:text", "'model_name' is reserved"),
+        ("class:text", "'class' is reserved"),
+        ("name:str(0)", "str(n) needs 1 <= n"),
+        ("price:decimal(3,4)", "decimal(p,s) needs"),
+        ("name:text>=3", "bounds (>=, <=, >, <) apply to numbers only"),
+        ("count:int>=1.5", "bounds must be whole numbers"),
+        ("count:int??", "repeat ? or ! at most once"),
+        ("data:json!", "json fields cannot be unique"),
+        ("done:bool=yes", "a bool default is true or false"),
+        ("count:int=many", "default must be a whole number"),
+        ("due:date=tomorrow", "the only date default is 'today'"),
+        ("data:json=x", "json fields cannot have a default"),
+        ("name:str(10)=two words", "is not a valid field"),
+        ("owner:ref(customer)", "ref(customer) names no existing resource"),
+    ],
+)
+def test_bad_field_specs_are_refused(tmp_path: Path, spec: str, message: str) -> None:
+    assert message in refusal(tmp_path, {"resource_fields": spec})
