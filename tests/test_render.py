@@ -5,24 +5,23 @@ from pathlib import Path
 
 import yaml
 
-from tests.conftest import Variant
+from tests.conftest import TEMPLATE_ROOT, Variant
 
 JINJA_LEFTOVER = re.compile(r"\{\{|\{%|\{#|%\}|#\}")
 # GitHub Actions expressions look like Jinja and must survive rendering untouched.
 GITHUB_EXPRESSION = re.compile(r"\$\{\{[^}]*\}\}")
 EMPTY_ALLOWED = {"__init__.py", "py.typed"}
 TEMPLATE_REPO_ONLY = {"copier.yml", "includes", "CHANGELOG.md", ".ci", "template"}
-QUESTIONS = {
-    "project_name",
-    "project_slug",
-    "description",
-    "author_name",
-    "author_email",
-    "python_version",
-    "resource",
-    "resource_plural",
-    "resource_fields",
+QUESTION_SPECS = {
+    name: spec
+    for name, spec in yaml.safe_load((TEMPLATE_ROOT / "copier.yml").read_text()).items()
+    if not name.startswith("_")
 }
+# Questions asked of users; computed values (`when: false`) and secrets are never recorded.
+SECRETS = {name for name, spec in QUESTION_SPECS.items() if spec.get("secret")}
+QUESTIONS = {
+    name for name, spec in QUESTION_SPECS.items() if spec.get("when") is not False
+} - SECRETS
 
 
 def test_no_jinja_is_left_unrendered(variant: Variant) -> None:
@@ -52,7 +51,8 @@ def test_nothing_of_the_template_repository_leaks(variant: Variant) -> None:
 def test_the_answers_file_records_every_question_and_the_source(variant: Variant) -> None:
     recorded = yaml.safe_load((variant.project.path / ".copier-answers.yml").read_text())
     questions = {key for key in recorded if not key.startswith("_")}
-    assert questions == QUESTIONS  # computed values (fields, resource_class, ...) stay out
+    assert questions == QUESTIONS
+    assert not questions & SECRETS
     assert Path(recorded["_src_path"]).is_absolute()
     assert recorded["_commit"]
     assert {key: recorded[key] for key in variant.answers} == variant.answers

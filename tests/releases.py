@@ -1,0 +1,82 @@
+"""Releases of the template, as recorded in CHANGELOG.md, and a git clone that carries them as tags.
+
+A release is a `## X.Y.Z - YYYY-MM-DD` heading; the commit that added the heading is the release.
+A `## X.Y.Z - unreleased` heading names the version the working tree is heading for. Tags are not
+needed in this repository (CI clones may not have them): `versioned_clone` recreates them.
+"""
+
+import os
+import re
+import shutil
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+from tests.conftest import TEMPLATE_ROOT
+
+RELEASED = re.compile(r"^## (\d+\.\d+\.\d+) - \d{4}-\d{2}-\d{2}$", re.MULTILINE)
+UPCOMING = re.compile(r"^## (\d+\.\d+\.\d+) - unreleased$", re.MULTILINE)
+GIT_IDENTITY = {
+    "GIT_AUTHOR_NAME": "Template Tests",
+    "GIT_AUTHOR_EMAIL": "tests@example.com",
+    "GIT_COMMITTER_NAME": "Template Tests",
+    "GIT_COMMITTER_EMAIL": "tests@example.com",
+}
+
+
+@dataclass(frozen=True)
+class Release:
+    version: str
+    commit: str
+
+
+def git(*args: str, cwd: Path = TEMPLATE_ROOT) -> str:
+    result = subprocess.run(
+        ["git", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        check=True,
+        env=os.environ | GIT_IDENTITY,
+    )
+    return result.stdout.strip()
+
+
+def changelog() -> str:
+    return (TEMPLATE_ROOT / "CHANGELOG.md").read_text()
+
+
+def releases() -> list[Release]:
+    """Every dated release, newest first."""
+    found = []
+    for version in RELEASED.findall(changelog()):
+        heading = rf"^## {re.escape(version)} - [0-9]{{4}}-"
+        commits = git("log", "--format=%H", "--reverse", "-G", heading, "--", "CHANGELOG.md")
+        assert commits, f"no commit adds the {version} heading to CHANGELOG.md"
+        found.append(Release(version, commits.splitlines()[0]))
+    return found
+
+
+def upcoming_version() -> str | None:
+    match = UPCOMING.search(changelog())
+    return match.group(1) if match else None
+
+
+def versioned_clone(destination: Path) -> Path:
+    """A clone of this repository with a tag per release, plus the working tree (committed
+    changes or not) as its newest commit, tagged with the upcoming version when there is one."""
+    git("clone", "--quiet", "--no-hardlinks", str(TEMPLATE_ROOT), str(destination))
+    for release in releases():
+        git("tag", release.version, release.commit, cwd=destination)
+    for tracked in git("ls-files", cwd=destination).splitlines():
+        (destination / tracked).unlink()
+    listed = git("ls-files", "--cached", "--others", "--exclude-standard", "-z")
+    for path in filter(None, listed.split("\0")):
+        if (TEMPLATE_ROOT / path).is_file():
+            (destination / path).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(TEMPLATE_ROOT / path, destination / path)
+    git("add", "--all", cwd=destination)
+    git("commit", "--quiet", "--allow-empty", "-m", "The working tree under test", cwd=destination)
+    if version := upcoming_version():
+        git("tag", version, cwd=destination)
+    return destination
