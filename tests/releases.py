@@ -12,6 +12,8 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
+from packaging.version import Version
+
 from tests.conftest import TEMPLATE_ROOT
 
 RELEASED = re.compile(r"^## (\d+\.\d+\.\d+) - \d{4}-\d{2}-\d{2}$", re.MULTILINE)
@@ -55,6 +57,20 @@ def releases() -> list[Release]:
         assert commits, f"no commit adds the {version} heading to CHANGELOG.md"
         found.append(Release(version, commits.splitlines()[0]))
     return found
+
+
+def manual_steps(after: str, up_to: str | None) -> list[str]:
+    """The commands (`$ ...` lines) of the releases after `after`, up to and including `up_to`
+    (the upcoming version when None)."""
+    sections = re.split(r"^## ", changelog(), flags=re.MULTILINE)[1:]
+    steps = []
+    for section in reversed(sections):  # oldest first
+        version = section.split(" ", 1)[0]
+        if Version(after) < Version(version) and (
+            up_to is None or Version(version) <= Version(up_to)
+        ):
+            steps += re.findall(r"^\s+\$ (.+)$", section, re.MULTILINE)
+    return steps
 
 
 def upcoming_version() -> str | None:

@@ -13,7 +13,14 @@ from copier import VcsRef, run_copy, run_update
 
 from tests.conftest import PostgresServer, python_for
 from tests.project import Project
-from tests.releases import Release, git, releases, upcoming_version, versioned_clone
+from tests.releases import (
+    Release,
+    git,
+    manual_steps,
+    releases,
+    upcoming_version,
+    versioned_clone,
+)
 
 ANSWERS = {"project_name": "Update Check"}
 
@@ -111,8 +118,7 @@ def recorded_commit(project: Project) -> str:
     return str(answers["_commit"])
 
 
-def passes_its_checks(project: Project, python_version: str, postgres: PostgresServer) -> None:
-    project.sync(python_for(python_version))
+def passes_its_checks(project: Project, postgres: PostgresServer) -> None:
     project.uv_run("ruff", "check", ".")
     project.uv_run("ruff", "format", "--check", ".")
     project.uv_run("mypy")
@@ -151,7 +157,10 @@ def test_update_from_the_previous_release_keeps_user_work(
     assert OWN_PARAGRAPH in (project.path / "README.md").read_text()
     assert (project.path / ".env").read_text() == env_before
     assert not (project.path / "compose.yaml").exists()
-    passes_its_checks(project, "3.13", postgres)
+    project.sync(python_for("3.13"))
+    for step in manual_steps(after=previous.version, up_to=upcoming_version()):
+        project.run("sh", "-c", step)
+    passes_its_checks(project, postgres)
 
 
 def test_a_conflicting_edit_is_shown_inline_never_overwritten(tmp_path: Path) -> None:
@@ -198,7 +207,8 @@ def test_changing_answers_adds_and_removes_their_files(
     for path in ("Dockerfile", "compose.yaml", ".dockerignore", ".github"):
         assert not (project.path / path).exists(), path
     assert (project.path / ".python-version").read_text() == "3.12\n"
-    passes_its_checks(project, "3.12", postgres)
+    project.sync(python_for("3.12"))
+    passes_its_checks(project, postgres)
 
     commit(project.path, "Without Docker and GitHub Actions")
     update(project, VcsRef.CURRENT, use_docker=True)

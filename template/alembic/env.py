@@ -1,7 +1,8 @@
 """Alembic environment: migrations run on an async engine built from the app settings.
 
-Programmatic callers (the test suite) can pass an open connection in
-`config.attributes["connection"]`, or a URL in `config.attributes["database_url"]`.
+Programmatic callers (the test suite, pytest-alembic) may pass `config.attributes["connection"]`:
+an open synchronous connection, or an async engine to run on. Otherwise the URL comes from
+`config.attributes["database_url"]`, else from the DATABASE_URL setting.
 """
 
 import asyncio
@@ -9,7 +10,7 @@ from logging.config import fileConfig
 
 from alembic import context
 from sqlalchemy import Connection, pool
-from sqlalchemy.ext.asyncio import create_async_engine
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 import app.models  # noqa: F401  (registers every table on the metadata)
 from app.core.config import get_settings
@@ -30,11 +31,12 @@ def database_url() -> str:
 def run_migrations(connection: Connection) -> None:
     context.configure(connection=connection, target_metadata=target_metadata)
     with context.begin_transaction():
+        # Fail fast instead of queueing behind long transactions while holding locks.
+        connection.exec_driver_sql("SET LOCAL lock_timeout = '10s'")
         context.run_migrations()
 
 
-async def run_migrations_online() -> None:
-    engine = create_async_engine(database_url(), poolclass=pool.NullPool)
+async def run_migrations_on(engine: AsyncEngine) -> None:
     async with engine.connect() as connection:
         await connection.run_sync(run_migrations)
     await engine.dispose()
@@ -44,7 +46,9 @@ if context.is_offline_mode():
     context.configure(url=database_url(), target_metadata=target_metadata, literal_binds=True)
     with context.begin_transaction():
         context.run_migrations()
-elif (connection := config.attributes.get("connection")) is not None:
-    run_migrations(connection)
+elif isinstance(connectable := config.attributes.get("connection"), Connection):
+    run_migrations(connectable)
+elif isinstance(connectable, AsyncEngine):
+    asyncio.run(run_migrations_on(connectable))
 else:
-    asyncio.run(run_migrations_online())
+    asyncio.run(run_migrations_on(create_async_engine(database_url(), poolclass=pool.NullPool)))

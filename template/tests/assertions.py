@@ -5,8 +5,6 @@ from typing import Any
 
 from httpx import Response
 
-MAX_BIGINT = 2**63 - 1
-
 
 def assert_problem(response: Response, status: int) -> dict[str, Any]:
     """The response is RFC 9457 problem details with `status`; returns the body."""

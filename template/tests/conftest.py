@@ -7,6 +7,7 @@ savepoints, so application code may commit while the test still sees nothing of 
 import asyncio
 import os
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 import pytest
@@ -69,7 +70,12 @@ async def database_url(database_server: DatabaseServer) -> AsyncIterator[str]:
 
 @pytest.fixture(scope="session")
 def settings(database_url: str) -> Settings:
-    return Settings(_env_file=None, database_url=SecretStr(database_url), environment="test")
+    return Settings(
+        _env_file=None,
+        database_url=SecretStr(database_url),
+        environment="test",
+        log_level="WARNING",  # no access-log line per request in test output
+    )
 
 
 @pytest.fixture(scope="session")
@@ -128,4 +134,23 @@ async def client_for(app: FastAPI, connection: AsyncConnection) -> AsyncClient:
 @pytest.fixture
 async def client(app: FastAPI, connection: AsyncConnection) -> AsyncIterator[AsyncClient]:
     async with await client_for(app, connection) as client:
+        yield client
+
+
+@pytest.fixture
+async def live_settings(
+    database_server: DatabaseServer, settings: Settings
+) -> AsyncIterator[Settings]:
+    """Settings for a database of this test's own (a copy of the template), for tests that need
+    real commits and several connections at once: concurrency, outages, timeouts."""
+    name = f"{database_server.base_name}_live_{os.environ.get('PYTEST_XDIST_WORKER', 'main')}"
+    url = await database_server.create_database(name, template=database_server.template_name)
+    yield settings.model_copy(update={"database_url": SecretStr(url)})
+    await database_server.drop_database(name)
+
+
+@asynccontextmanager
+async def running(app: FastAPI) -> AsyncIterator[AsyncClient]:
+    """`app` with its lifespan started (its own engine and pool), and a client for it."""
+    async with app.router.lifespan_context(app), http_client(app) as client:
         yield client

@@ -3,7 +3,7 @@
 from collections.abc import AsyncIterator
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, HTTPException, Request, status
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.config import Settings
@@ -20,6 +20,18 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
     database: Database = request.app.state.database
     async with database.session() as session:
         yield session
+
+
+async def require_json_body(request: Request) -> None:
+    """Refuse (415) a request body that is not JSON, rather than failing to validate it."""
+    if not await request.body():  # FastAPI has read and cached the body already
+        return
+    media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if media_type != "application/json" and not media_type.endswith("+json"):
+        raise HTTPException(
+            status_code=status.HTTP_415_UNSUPPORTED_MEDIA_TYPE,
+            detail="Send the body as JSON, with Content-Type: application/json.",
+        )
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]

@@ -6,7 +6,7 @@ from fastapi import Depends, Header, HTTPException, status
 
 from app.api.deps import SettingsDep
 
-IF_MATCH = r'^(\*|"\d{1,10}")$'
+IF_MATCH = r'^(\*|"\d{1,10}")?$'  # empty counts as absent
 
 
 def etag(version: int) -> str:
@@ -16,15 +16,15 @@ def etag(version: int) -> str:
 async def get_expected_version(
     settings: SettingsDep,
     if_match: Annotated[
-        str | None,
+        str,
         Header(
             pattern=IF_MATCH,
             description='The ETag you last read, e.g. "3": the change applies only if current.',
         ),
-    ] = None,
+    ] = "",
 ) -> int | None:
     """The version the client expects to change, or None when it sent no If-Match (or `*`)."""
-    if if_match is None:
+    if not if_match:
         if settings.require_if_match:
             raise HTTPException(
                 status_code=status.HTTP_428_PRECONDITION_REQUIRED,

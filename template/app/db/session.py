@@ -1,5 +1,8 @@
 """The engine and session factory of a process; `app.api.deps` opens a session per request."""
 
+from typing import Any
+from uuid import uuid4
+
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -10,20 +13,34 @@ from sqlalchemy.ext.asyncio import (
 from app.core.config import Settings
 
 
+def connect_args(settings: Settings) -> dict[str, Any]:
+    """asyncpg connection options: bounded waits, and PgBouncer-safe statements when asked."""
+    server_settings = {"application_name": settings.app_name[:63]}
+    if settings.db_statement_timeout_ms and not settings.db_pgbouncer:
+        server_settings["statement_timeout"] = str(settings.db_statement_timeout_ms)
+    options: dict[str, Any] = {
+        "timeout": settings.db_connect_timeout_seconds,
+        "server_settings": server_settings,
+    }
+    if settings.db_pgbouncer:
+        # Transaction pooling hands each transaction to any server connection: a statement
+        # prepared on one may not exist on the next, so never cache or reuse prepared names.
+        options |= {
+            "statement_cache_size": 0,
+            "prepared_statement_cache_size": 0,
+            "prepared_statement_name_func": lambda: f"__asyncpg_{uuid4()}__",
+        }
+    return options
+
+
 def create_engine(settings: Settings) -> AsyncEngine:
     """An asyncpg engine whose waits are all bounded: connecting, pool checkout, each statement."""
-    server_settings = {"application_name": settings.app_name[:63]}
-    if settings.db_statement_timeout_ms:
-        server_settings["statement_timeout"] = str(settings.db_statement_timeout_ms)
     return create_async_engine(
         settings.database_url.get_secret_value(),
         pool_size=settings.db_pool_size,
         max_overflow=settings.db_max_overflow,
         pool_timeout=settings.db_pool_timeout_seconds,
-        connect_args={
-            "timeout": settings.db_connect_timeout_seconds,
-            "server_settings": server_settings,
-        },
+        connect_args=connect_args(settings),
     )
 
 

@@ -1,18 +1,85 @@
-"""Base classes and limits shared by every request and response schema."""
+"""Base classes, types and limits shared by every request and response schema."""
 
-from pydantic import BaseModel, ConfigDict
+import re
+from dataclasses import dataclass
+from datetime import date
+from typing import Annotated, Any
+from uuid import UUID
+
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    GetCoreSchemaHandler,
+    GetJsonSchemaHandler,
+)
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import CoreSchema, core_schema
 
 # PostgreSQL cannot store NUL characters in text: refusing them here gives a 422, not a 500.
 NO_NUL = r"^[^\x00]*$"
 
 MIN_INT, MAX_INT = -(2**31), 2**31 - 1
-MIN_BIGINT, MAX_BIGINT = -(2**63), 2**63 - 1
+# Integers every JSON client reads exactly (JavaScript's Number.MAX_SAFE_INTEGER): the range of
+# ids and bigint fields in the API, although the bigint columns could hold more.
+MIN_SAFE_INTEGER, MAX_SAFE_INTEGER = -(2**53 - 1), 2**53 - 1
+
+
+def _iso_text(value: object) -> object:
+    if not isinstance(value, str):
+        raise ValueError("expected an ISO 8601 string")
+    return value
+
+
+def _json_number(value: object) -> object:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError("expected an integer")
+    return value
+
+
+# Request bodies are strict (no "1" for 1, no 0 for false). The exceptions accept exactly what
+# their JSON Schema allows: integers also as 3.0 (a JSON Schema integer; use after the bounds,
+# e.g. Annotated[int, Field(strict=False, ge=0), JSON_INTEGER]), and the types JSON can only
+# carry as text, from their documented string forms.
+JSON_INTEGER = BeforeValidator(_json_number)
+IsoDate = Annotated[date, Field(strict=False), BeforeValidator(_iso_text)]
+IsoDatetime = Annotated[AwareDatetime, Field(strict=False), BeforeValidator(_iso_text)]
+UuidString = Annotated[UUID, Field(strict=False)]
+
+SearchText = Annotated[str, Field(min_length=1, max_length=200, pattern=NO_NUL)]
+Id = Annotated[int, Field(ge=1, le=MAX_SAFE_INTEGER)]
+Reference = Annotated[int, Field(strict=False, ge=1, le=MAX_SAFE_INTEGER), JSON_INTEGER]
+
+
+@dataclass(frozen=True)
+class DecimalText:
+    """Decimals arrive as JSON strings matching `pattern` ("12.50"): JSON numbers would be parsed
+    as floats first and lose digits. The pattern documents the digits in the OpenAPI schema."""
+
+    pattern: str
+
+    def __get_pydantic_core_schema__(
+        self, source: Any, handler: GetCoreSchemaHandler
+    ) -> CoreSchema:
+        return core_schema.no_info_before_validator_function(self._text, handler(source))
+
+    def __get_pydantic_json_schema__(
+        self, schema: CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        return {"type": "string", "pattern": self.pattern}
+
+    def _text(self, value: object) -> object:
+        if not isinstance(value, str) or not re.fullmatch(self.pattern, value):
+            raise ValueError(f"expected a decimal as a string matching {self.pattern}")
+        return value
 
 
 class InputModel(BaseModel):
-    """A request body: unknown fields are refused, not silently dropped."""
+    """A request body: strictly typed, and unknown fields are refused, not silently dropped."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
 
 class OutputModel(BaseModel):

@@ -14,14 +14,14 @@ import base64
 import binascii
 import json
 from functools import cache
-from typing import Any, ClassVar
+from typing import Annotated, Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationInfo, field_validator
+from pydantic.json_schema import SkipJsonSchema
 from pydantic_core import to_jsonable_python
 
-from app.schemas.base import MAX_BIGINT
-
 DEFAULT_LIMIT, MAX_LIMIT = 20, 100
+MAX_OFFSET = 1_000_000  # deeper pages cost a scan of every skipped row: use cursor mode
 
 
 class ListParams(BaseModel):
@@ -30,18 +30,16 @@ class ListParams(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     # Sortable field -> its Python type; `sort` takes each name, or "-name" for descending order.
+    # (SkipJsonSchema[None]: an absent parameter is None, but clients never send null.)
     sort_fields: ClassVar[dict[str, type]] = {"id": int}
 
     limit: int = Field(default=DEFAULT_LIMIT, ge=1, le=MAX_LIMIT, description="Page size.")
     sort: str = Field(default="id", description="Sort field; prefix with '-' for descending order.")
-    offset: int | None = Field(
-        default=None, ge=0, le=MAX_BIGINT, description="Offset mode: skip this many items."
+    offset: Annotated[int, Field(ge=0, le=MAX_OFFSET)] | SkipJsonSchema[None] = Field(
+        default=None, description="Offset mode: skip this many items."
     )
-    cursor: str | None = Field(
-        default=None,
-        min_length=1,
-        max_length=1000,
-        description="Cursor mode: the `next_cursor` of the previous page.",
+    cursor: Annotated[str, Field(min_length=1, max_length=1000)] | SkipJsonSchema[None] = Field(
+        default=None, description="Cursor mode: the `next_cursor` of the previous page."
     )
 
     @property

@@ -7,6 +7,7 @@ from app.core.config import Settings
 from app.main import create_app
 from tests.assertions import assert_problem
 from tests.conftest import http_client
+from tests.factories import all_factories
 
 
 async def test_an_unknown_path_is_404(client: AsyncClient) -> None:
@@ -47,3 +48,10 @@ async def test_an_unreachable_database_is_503_and_live_stays_200(settings: Setti
     assert ready.headers["retry-after"] == "5"
     assert "nobody" not in ready.text
     assert live.status_code == 200
+
+
+async def test_a_wrong_method_lists_every_method_of_the_path(client: AsyncClient) -> None:
+    path = all_factories()[0].path
+    response = await client.put(path)
+    assert_problem(response, 405)
+    assert response.headers["allow"] == "GET, POST"

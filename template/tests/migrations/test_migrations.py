@@ -1,19 +1,33 @@
-"""The migrations: one head, a clean upgrade/downgrade round trip, and no drift from the models."""
+"""The migrations: pytest-alembic's standard checks, and a full upgrade/downgrade round trip.
+
+pytest-alembic contributes: a single head; base -> head upgrades; models matching the
+migrated schema (what `alembic check` reports); and every revision stepping down and up again.
+"""
 
 import os
 from collections.abc import AsyncIterator
-from typing import Any
 
 import pytest
-from alembic.autogenerate import compare_metadata
-from alembic.migration import MigrationContext
-from alembic.script import ScriptDirectory
+from alembic.config import Config
+from pytest_alembic.tests import (
+    test_model_definitions_match_ddl,
+    test_single_head_revision,
+    test_up_down_consistency,
+    test_upgrade,
+)
 from sqlalchemy import Connection, NullPool, inspect
-from sqlalchemy.ext.asyncio import create_async_engine
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 import app.models  # noqa: F401  (registers every table on the metadata)
 from app.db.base import Base
 from tests.database import DatabaseServer, alembic_config, migrate
+
+__all__ = [
+    "test_model_definitions_match_ddl",
+    "test_single_head_revision",
+    "test_up_down_consistency",
+    "test_upgrade",
+]
 
 
 @pytest.fixture
@@ -23,53 +37,35 @@ async def empty_database(database_server: DatabaseServer) -> AsyncIterator[str]:
     await database_server.drop_database(name)
 
 
-async def run(url: str, check: Any) -> Any:
-    """Call `check(connection)` on a synchronous connection to `url`."""
-    engine = create_async_engine(url, poolclass=NullPool)
-    try:
-        async with engine.connect() as connection:
-            return await connection.run_sync(check)
-    finally:
-        await engine.dispose()
+@pytest.fixture(name="alembic_config")
+def pytest_alembic_config() -> Config:
+    return alembic_config()
+
+
+@pytest.fixture
+def alembic_engine(empty_database: str) -> AsyncEngine:
+    return create_async_engine(empty_database, poolclass=NullPool)
 
 
 def tables(connection: Connection) -> set[str]:
     return set(inspect(connection).get_table_names()) - {"alembic_version"}
 
 
-def drift(connection: Connection) -> list[Any]:
-    """What `alembic revision --autogenerate` would add; empty when models match migrations."""
-    context = MigrationContext.configure(connection, opts={"compare_type": True})
-    return list(compare_metadata(context, Base.metadata))
-
-
-def test_there_is_a_single_head() -> None:
-    script = ScriptDirectory.from_config(alembic_config())
-    assert len(script.get_heads()) == 1
+async def table_names(url: str) -> set[str]:
+    engine = create_async_engine(url, poolclass=NullPool)
+    try:
+        async with engine.connect() as connection:
+            return await connection.run_sync(tables)
+    finally:
+        await engine.dispose()
 
 
 async def test_upgrade_downgrade_upgrade_round_trip(empty_database: str) -> None:
     await migrate(empty_database, "head")
-    assert await run(empty_database, tables) == set(Base.metadata.tables)
+    assert await table_names(empty_database) == set(Base.metadata.tables)
 
     await migrate(empty_database, "base", direction="downgrade")
-    assert await run(empty_database, tables) == set()
+    assert await table_names(empty_database) == set()
 
     await migrate(empty_database, "head")
-    assert await run(empty_database, tables) == set(Base.metadata.tables)
-
-
-async def test_each_step_down_and_up_again_works(empty_database: str) -> None:
-    script = ScriptDirectory.from_config(alembic_config())
-    revisions = [revision.revision for revision in script.walk_revisions("base", "heads")]
-    await migrate(empty_database, "head")
-    for _ in revisions:
-        await migrate(empty_database, "-1", direction="downgrade")
-    for _ in revisions:
-        await migrate(empty_database, "+1")
-    assert await run(empty_database, drift) == []
-
-
-async def test_models_match_the_migrations(empty_database: str) -> None:
-    await migrate(empty_database, "head")
-    assert await run(empty_database, drift) == []
+    assert await table_names(empty_database) == set(Base.metadata.tables)

@@ -6,11 +6,12 @@ Adding a resource therefore means adding a module, without editing this file.
 from importlib import import_module
 from pkgutil import iter_modules
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Depends
 
+from app.api.deps import require_json_body
 from app.api.v1 import routes
 
-api_router = APIRouter(prefix="/api/v1")
+api_router = APIRouter(prefix="/api/v1", dependencies=[Depends(require_json_body)])
 
 for _module in sorted(iter_modules(routes.__path__), key=lambda module: module.name):
     api_router.include_router(import_module(f"{routes.__name__}.{_module.name}").router)

@@ -1,0 +1,90 @@
+"""When the database is down, slow or saturated, the API answers 503/504 quickly, never 500 or
+a hang, and recovers by itself."""
+
+import asyncio
+from collections.abc import AsyncIterator
+
+import pytest
+from fastapi import FastAPI
+from pydantic import SecretStr
+from sqlalchemy import make_url, text
+
+from app.api.deps import SessionDep
+from app.core.config import Settings
+from app.main import create_app
+from tests.assertions import assert_problem
+from tests.conftest import running
+from tests.factories import all_factories
+from tests.tcp_proxy import TcpProxy
+
+PATH = all_factories()[0].path
+
+
+@pytest.fixture
+async def proxy(live_settings: Settings) -> AsyncIterator[TcpProxy]:
+    database = make_url(live_settings.database_url.get_secret_value())
+    proxy = TcpProxy(database.host or "127.0.0.1", database.port or 5432)
+    await proxy.start()
+    yield proxy
+    await proxy.cut()
+
+
+def through(proxy: TcpProxy, settings: Settings) -> Settings:
+    url = make_url(settings.database_url.get_secret_value()).set(host="127.0.0.1", port=proxy.port)
+    return settings.model_copy(
+        update={
+            "database_url": SecretStr(url.render_as_string(hide_password=False)),
+            "db_connect_timeout_seconds": 2,
+        }
+    )
+
+
+async def test_an_outage_gives_503_and_the_app_recovers(
+    proxy: TcpProxy, live_settings: Settings
+) -> None:
+    async with running(create_app(through(proxy, live_settings))) as client:
+        assert (await client.get(PATH)).status_code == 200
+
+        await proxy.cut()
+        for path in (PATH, "/health/ready"):
+            response = await client.get(path)
+            assert_problem(response, 503)
+            assert response.headers["retry-after"] == "5"
+        assert (await client.get("/health/live")).status_code == 200
+
+        await proxy.restore()
+        statuses = [(await client.get(PATH)).status_code for _ in range(3)]
+        assert statuses[-2:] == [200, 200], statuses  # at most the first request fails
+
+
+def with_route(settings: Settings, seconds: float) -> FastAPI:
+    """The app plus /slow, a route that holds its connection for `seconds` in one statement."""
+    app = create_app(settings)
+
+    @app.get("/slow")
+    async def slow(session: SessionDep) -> None:
+        await session.execute(text("SELECT pg_sleep(:seconds)"), {"seconds": seconds})
+
+    return app
+
+
+async def test_a_statement_timeout_gives_504(live_settings: Settings) -> None:
+    settings = live_settings.model_copy(update={"db_statement_timeout_ms": 100})
+    async with running(with_route(settings, seconds=2)) as client:
+        problem = assert_problem(await client.get("/slow"), 504)
+        assert "pg_sleep" not in problem["detail"]
+        assert (await client.get(PATH)).status_code == 200
+
+
+async def test_an_exhausted_pool_gives_503_after_a_bounded_wait(live_settings: Settings) -> None:
+    settings = live_settings.model_copy(
+        update={"db_pool_size": 1, "db_max_overflow": 0, "db_pool_timeout_seconds": 0.2}
+    )
+    async with running(with_route(settings, seconds=1)) as client:
+        holding = asyncio.create_task(client.get("/slow"))
+        await asyncio.sleep(0.3)  # the slow request now holds the only connection
+        response = await client.get(PATH)
+        assert_problem(response, 503)
+        assert response.headers["retry-after"] == "5"
+        assert (await holding).status_code == 200
+        assert (await client.get(PATH)).status_code == 200
