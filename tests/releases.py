@@ -5,43 +5,24 @@ A `## X.Y.Z - unreleased` heading names the version the working tree is heading 
 needed in this repository (CI clones may not have them): `versioned_clone` recreates them.
 """
 
-import os
 import re
 import shutil
-import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
 from packaging.version import Version
 
 from tests.conftest import TEMPLATE_ROOT
+from tests.git import commit, git
 
 RELEASED = re.compile(r"^## (\d+\.\d+\.\d+) - \d{4}-\d{2}-\d{2}$", re.MULTILINE)
 UPCOMING = re.compile(r"^## (\d+\.\d+\.\d+) - unreleased$", re.MULTILINE)
-GIT_IDENTITY = {
-    "GIT_AUTHOR_NAME": "Template Tests",
-    "GIT_AUTHOR_EMAIL": "tests@example.com",
-    "GIT_COMMITTER_NAME": "Template Tests",
-    "GIT_COMMITTER_EMAIL": "tests@example.com",
-}
 
 
 @dataclass(frozen=True)
 class Release:
     version: str
     commit: str
-
-
-def git(*args: str, cwd: Path = TEMPLATE_ROOT) -> str:
-    result = subprocess.run(
-        ["git", *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        check=True,
-        env=os.environ | GIT_IDENTITY,
-    )
-    return result.stdout.strip()
 
 
 def changelog() -> str:
@@ -53,7 +34,8 @@ def releases() -> list[Release]:
     found = []
     for version in RELEASED.findall(changelog()):
         heading = rf"^## {re.escape(version)} - [0-9]{{4}}-"
-        commits = git("log", "--format=%H", "--reverse", "-G", heading, "--", "CHANGELOG.md")
+        log = ["log", "--format=%H", "--reverse", "-G", heading, "--", "CHANGELOG.md"]
+        commits = git(*log, cwd=TEMPLATE_ROOT)
         assert commits, f"no commit adds the {version} heading to CHANGELOG.md"
         found.append(Release(version, commits.splitlines()[0]))
     return found
@@ -81,18 +63,24 @@ def upcoming_version() -> str | None:
 def versioned_clone(destination: Path) -> Path:
     """A clone of this repository with a tag per release, plus the working tree (committed
     changes or not) as its newest commit, tagged with the upcoming version when there is one."""
-    git("clone", "--quiet", "--no-hardlinks", str(TEMPLATE_ROOT), str(destination))
+    git(
+        "clone",
+        "--quiet",
+        "--no-hardlinks",
+        str(TEMPLATE_ROOT),
+        str(destination),
+        cwd=TEMPLATE_ROOT,
+    )
     for release in releases():
         git("tag", release.version, release.commit, cwd=destination)
     for tracked in git("ls-files", cwd=destination).splitlines():
         (destination / tracked).unlink()
-    listed = git("ls-files", "--cached", "--others", "--exclude-standard", "-z")
+    listed = git("ls-files", "--cached", "--others", "--exclude-standard", "-z", cwd=TEMPLATE_ROOT)
     for path in filter(None, listed.split("\0")):
         if (TEMPLATE_ROOT / path).is_file():
             (destination / path).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(TEMPLATE_ROOT / path, destination / path)
-    git("add", "--all", cwd=destination)
-    git("commit", "--quiet", "--allow-empty", "-m", "The working tree under test", cwd=destination)
+    commit(destination, "The working tree under test")
     if version := upcoming_version():
         git("tag", version, cwd=destination)
     return destination

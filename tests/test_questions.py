@@ -84,6 +84,8 @@ def test_an_overridden_plural_is_used(tmp_path: Path) -> None:
         ({"resource": "a" * 31}, "longer than 30 characters"),
         ({"resource": "sheep", "resource_plural": "sheep"}, "must differ from the singular"),
         ({"resource_plural": "Tasks"}, "snake_case identifier"),
+        ({"resource": "health_check", "resource_plural": "health"}, "collides with a name"),
+        ({"resource_plural": "resources"}, "collides with a name"),
     ],
 )
 def test_bad_answers_are_refused(tmp_path: Path, answers: dict[str, Any], message: str) -> None:
@@ -102,6 +104,7 @@ def test_bad_answers_are_refused(tmp_path: Path, answers: dict[str, Any], messag
         ("id:int", "'id' is reserved"),
         ("model_name:text", "'model_name' is reserved"),
         ("class:text", "'class' is reserved"),
+        ("a_name_longer_than_the_limit:int", "longer than 25 characters"),
         ("name:str(0)", "str(n) needs 1 <= n"),
         ("price:decimal(3,4)", "decimal(p,s) needs"),
         ("name:text>=3", "bounds (>=, <=, >, <) apply to numbers only"),

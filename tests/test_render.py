@@ -17,10 +17,13 @@ QUESTION_SPECS = {
     for name, spec in yaml.safe_load((TEMPLATE_ROOT / "copier.yml").read_text()).items()
     if not name.startswith("_")
 }
-# Questions asked of users; computed values (`when: false`) and secrets are never recorded.
+# A service records the questions asked when creating one; computed values (`when: false`),
+# questions about adding a resource and secrets are never recorded in it.
 SECRETS = {name for name, spec in QUESTION_SPECS.items() if spec.get("secret")}
 QUESTIONS = {
-    name for name, spec in QUESTION_SPECS.items() if spec.get("when") is not False
+    name
+    for name, spec in QUESTION_SPECS.items()
+    if spec.get("when") in (None, "{{ kind == 'service' }}")
 } - SECRETS
 
 

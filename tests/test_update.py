@@ -12,15 +12,9 @@ import yaml
 from copier import VcsRef, run_copy, run_update
 
 from tests.conftest import PostgresServer, python_for
+from tests.git import commit, git
 from tests.project import Project
-from tests.releases import (
-    Release,
-    git,
-    manual_steps,
-    releases,
-    upcoming_version,
-    versioned_clone,
-)
+from tests.releases import Release, manual_steps, releases, upcoming_version, versioned_clone
 
 ANSWERS = {"project_name": "Update Check"}
 
@@ -81,11 +75,6 @@ def create(template: Path, destination: Path, ref: str, **answers: Any) -> Proje
     git("init", "--quiet", "--initial-branch=main", cwd=destination)
     commit(destination, "Start from the template")
     return Project(destination)
-
-
-def commit(project: Path, message: str) -> None:
-    git("add", "--all", cwd=project)
-    git("commit", "--quiet", "--allow-empty", "-m", message, cwd=project)
 
 
 def update(project: Project, ref: str | VcsRef, **answers: Any) -> None:

@@ -7,12 +7,17 @@ here, so a new resource is covered as soon as its factory module exists.
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from importlib import import_module
+from itertools import count
 from pkgutil import iter_modules
 from typing import Any
 
 from httpx import AsyncClient
 
 Body = dict[str, Any]
+
+# Records created only because another record refers to them take numbers from here, so that
+# building several bodies in one test never repeats a unique value.
+referenced = count(1000)
 
 
 @dataclass(frozen=True)

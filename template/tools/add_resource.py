@@ -1,0 +1,62 @@
+"""Add a resource to this service, e.g.
+
+    uv run python -m tools.add_resource invoice --fields "customer:ref(customer) total_cents:int>=0"
+
+It runs Copier with the template this project was made from, at the same version, in resource
+mode: the model, schemas, repository, service, routes, migration (after the current Alembic
+head) and tests of the new resource, recorded in .copier-answers.resource-<name>.yml so that
+`copier update -a <that file>` updates them later. The field-spec grammar is in the README.
+"""
+
+import argparse
+import shlex
+import subprocess
+import sys
+from pathlib import Path
+
+import yaml
+from alembic.config import Config
+from alembic.script import ScriptDirectory
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+
+
+def copier_command(args: argparse.Namespace, head: str) -> list[str]:
+    answers = yaml.safe_load((PROJECT_DIR / ".copier-answers.yml").read_text())
+    data = {"resource": args.name, "resource_fields": args.fields, "after_revision": head}
+    if args.plural:
+        data["resource_plural"] = args.plural
+    command = ["uvx", "--from", "copier>=9.19", "copier", "copy", "--defaults", "--overwrite"]
+    command += ["--answers-file", f".copier-answers.resource-{args.name}.yml"]
+    command += ["--vcs-ref", args.vcs_ref or str(answers["_commit"])]
+    for key, value in data.items():
+        command += ["--data", f"{key}={value}"]
+    return [*command, args.template or str(answers["_src_path"]), str(PROJECT_DIR)]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("name", help="singular snake_case name, e.g. invoice or line_item")
+    parser.add_argument("--fields", required=True, help='e.g. "title:str(200) due:date?"')
+    parser.add_argument("--plural", help="the plural, when the English rules get it wrong")
+    parser.add_argument("--template", help="template location (default: where this came from)")
+    parser.add_argument("--vcs-ref", help="template version (default: this project's)")
+    args = parser.parse_args()
+
+    if (PROJECT_DIR / "app" / "models" / f"{args.name}.py").exists():
+        print(f"app/models/{args.name}.py exists already; pick another name.", file=sys.stderr)
+        return 1
+    heads = ScriptDirectory.from_config(Config(PROJECT_DIR / "alembic.ini")).get_heads()
+    if len(heads) != 1:
+        print(f"Alembic has {len(heads)} heads; merge them first (alembic merge).", file=sys.stderr)
+        return 1
+    command = copier_command(args, heads[0])
+    print("$", shlex.join(command))
+    if subprocess.run(command, cwd=PROJECT_DIR, check=False).returncode != 0:
+        return 1
+    print("\nNext: uv run alembic upgrade head && uv run pytest")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

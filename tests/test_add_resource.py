@@ -1,0 +1,138 @@
+"""Adding resources to a rendered service with `python -m tools.add_resource` (Copier in
+resource mode): the service then passes all its checks, updates stay clean, and bad names or
+field specs are refused before anything is written."""
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from copier import VcsRef, run_copy, run_update
+
+from tests.conftest import PostgresServer, python_for
+from tests.git import commit, git
+from tests.project import Project
+from tests.releases import versioned_clone
+
+# Between them, every field kind; `order` refers to `customer`.
+CUSTOMER = "name:str(100) email:str(200)! vip:bool=false since:date? tier:int>=0<=5=0"
+ORDER = (
+    "customer:ref(customer) note:text? total:decimal(10,2)>=0 quantity:int>=1 weight:float>0? "
+    "serial:bigint? placed_at:datetime=now token:uuid=random data:json? sku:str(40)!"
+)
+
+
+@pytest.fixture(scope="module")
+def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return versioned_clone(tmp_path_factory.mktemp("resources") / "template")
+
+
+def service(template: Path, destination: Path) -> Project:
+    run_copy(str(template), destination, data={"project_name": "Shop"}, defaults=True, quiet=True)
+    git("init", "--quiet", "--initial-branch=main", cwd=destination)
+    commit(destination, "Start from the template")
+    return Project(destination)
+
+
+def add_resource(project: Project, name: str, fields: str) -> None:
+    project.uv_run("python", "-m", "tools.add_resource", name, "--fields", fields)
+    commit(project.path, f"Add {name}")
+
+
+@pytest.mark.slow
+def test_added_resources_pass_every_check_and_update_cleanly(
+    template: Path, tmp_path: Path, postgres: PostgresServer
+) -> None:
+    project = service(template, tmp_path / "shop")
+    project.sync(python_for("3.13"))
+    add_resource(project, "customer", CUSTOMER)
+    add_resource(project, "order", ORDER)
+
+    registry = yaml.safe_load((project.path / ".copier-resources.yml").read_text())
+    assert set(registry["resources"]) == {"task", "customer", "order"}
+    assert 'ForeignKey("customers.id"' in (project.path / "app/models/order.py").read_text()
+    project.uv_run("ruff", "check", ".")
+    project.uv_run("ruff", "format", "--check", ".")
+    project.uv_run("mypy")
+    database = postgres.create_database("shop_resources")
+    project.uv_run("pytest", "-q", "-p", "no:cacheprovider", env={"TEST_DATABASE_URL": database})
+    cli_database = postgres.create_database("shop_resources_cli")
+    for command in (("upgrade", "head"), ("check",), ("downgrade", "base")):
+        project.uv_run("alembic", *command, env={"DATABASE_URL": cli_database})
+
+    for answers_file in (".copier-answers.yml", ".copier-answers.resource-order.yml"):
+        run_update(
+            project.path,
+            answers_file=answers_file,
+            vcs_ref=VcsRef.CURRENT,
+            defaults=True,
+            overwrite=True,
+            quiet=True,
+        )
+        assert git("status", "--porcelain", "--untracked-files=all", cwd=project.path) == ""
+
+
+@pytest.fixture(scope="module")
+def shop(template: Path, tmp_path_factory: pytest.TempPathFactory) -> Project:
+    """A service with one added resource, for the refusals below."""
+    project = service(template, tmp_path_factory.mktemp("shop") / "shop")
+    run_copy(
+        str(template),
+        project.path,
+        answers_file=".copier-answers.resource-customer.yml",
+        data={"resource": "customer", "resource_fields": CUSTOMER},
+        defaults=True,
+        overwrite=True,
+        quiet=True,
+    )
+    commit(project.path, "Add customer")
+    return project
+
+
+def refusal(template: Path, project: Project, answers: dict[str, Any]) -> str:
+    name = answers.get("resource", "widget")
+    with pytest.raises(ValueError, match="Validation error") as refused:
+        run_copy(
+            str(template),
+            project.path,
+            answers_file=f".copier-answers.resource-{name}.yml",
+            data={"resource": "widget", "resource_fields": "label:str(20)"} | answers,
+            defaults=True,
+            overwrite=True,
+            quiet=True,
+        )
+    assert git("status", "--porcelain", "--untracked-files=all", cwd=project.path) == ""
+    return str(refused.value)
+
+
+@pytest.mark.parametrize(
+    ("answers", "message"),
+    [
+        ({"resource": "customer"}, "already has a resource 'customer'"),
+        ({"resource": "task"}, "already has a resource 'task'"),
+        ({"resource_plural": "customers"}, "already uses the plural 'customers'"),
+        ({"resource": "import"}, "is a Python keyword"),
+        ({"resource": "schemas"}, "collides with a name the generated project already uses"),
+        ({"resource": "Widget"}, "snake_case identifier"),
+        ({"resource_fields": "owner:ref(supplier)"}, "ref(supplier) names no existing resource"),
+        ({"resource_fields": "parent:ref(widget)"}, "cannot reference itself"),
+        ({"resource_fields": "customer:ref(customer) customer_id:int"}, "defined twice"),
+        ({"resource_fields": "price:decimal(8,2)<=100"}, "the only bound a decimal takes is >=0"),
+        ({"resource_fields": "label"}, "is not a valid field"),
+        ({"after_revision": "not a revision"}, "is not an Alembic revision id"),
+    ],
+)
+def test_bad_resources_are_refused_before_anything_is_written(
+    template: Path, shop: Project, answers: dict[str, Any], message: str
+) -> None:
+    assert message in refusal(template, shop, answers)
+
+
+def test_the_command_refuses_a_name_whose_module_exists(shop: Project) -> None:
+    (shop.path / "app/models/gadget.py").write_text('"""Written by hand."""\n')
+    try:
+        shop.sync(python_for("3.13"))
+        with pytest.raises(AssertionError, match="exists already"):
+            shop.uv_run("python", "-m", "tools.add_resource", "gadget", "--fields", "x:int")
+    finally:
+        (shop.path / "app/models/gadget.py").unlink()
