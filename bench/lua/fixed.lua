@@ -1,0 +1,1 @@
+-- Requests the URL given on wrk's command line, unchanged.

@@ -1,0 +1,61 @@
+"""The benchmark harness (bench/) runs end to end at a tiny scale and reports every figure.
+
+Its figures are not asserted: a tiny run on a shared machine measures nothing worth comparing.
+What must hold at any scale is that every request got a 2xx answer.
+"""
+
+import json
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import TEMPLATE_ROOT
+
+pytestmark = pytest.mark.slow
+
+TINY_RUN = (
+    "--rows", "200", "--deep-rows", "2000", "--rounds", "1", "--duration", "1", "--warmup", "0",
+    "--latency-duration", "1", "--isolation-tests", "20", "--no-fuzzing-run", "--no-durable",
+)  # fmt: skip
+NUMBER = r"[\d,]+(?:\.\d+)?"
+
+
+def run_harness(json_path: Path) -> subprocess.CompletedProcess[str]:
+    if shutil.which("wrk") is None:
+        pytest.fail("wrk is not installed; the benchmark needs it (apt-get install -y wrk).")
+    return subprocess.run(
+        [sys.executable, "-m", "bench", *TINY_RUN, "--json", str(json_path)],
+        cwd=TEMPLATE_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+
+
+def test_a_tiny_run_reports_every_figure_and_only_2xx(tmp_path: Path) -> None:
+    result = run_harness(tmp_path / "figures.json")
+    assert result.returncode == 0, result.stdout + result.stderr
+    report = result.stdout
+
+    for endpoint in ("GET by id", "list of 20", "POST"):
+        for app in ("rendered", "R0"):
+            # endpoint | app | req/s | p50 | p99 | CPU per request | non-2xx | socket errors
+            row = rf"^\| {endpoint} \| {app} \| ({NUMBER} \| ){{4}}0 \| 0 \|$"
+            assert re.search(row, report, re.MULTILINE), f"no clean row for {endpoint}, {app}"
+        assert re.search(rf"^\| {endpoint} \| {NUMBER} \| \*\*{NUMBER}\*\* \|", report, re.M)
+    for figure in ("p50 rendered / R0", "Peak RSS", "Cursor mode, deep / first page p50"):
+        assert re.search(rf"^{figure}.*{NUMBER}", report, re.MULTILINE), figure
+    for page in ("cursor, first page", "cursor, deep page", "offset, deep page"):
+        assert re.search(rf"^\| {page} \| {NUMBER} \| {NUMBER} \|$", report, re.MULTILINE), page
+    for figure in ("whole suite without fuzzing", "session set-up", "API test duration, p95"):
+        assert re.search(rf"^\| -? ?{figure}.* \| {NUMBER} m?s \|", report, re.MULTILINE), figure
+    assert re.search(rf"^\| isolation overhead per test .* \| -?{NUMBER} ms \|", report, re.M)
+
+    figures = json.loads((tmp_path / "figures.json").read_text())
+    assert figures["failures"] == []
+    assert len(figures["endpoints"]["throughput"]) == 3
