@@ -14,11 +14,10 @@ import pytest
 from fastapi import FastAPI
 from httpx import ASGITransport, AsyncClient
 from pydantic import SecretStr
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 
-from app.api.deps import get_session
 from app.core.config import Settings
-from app.db.session import create_engine
+from app.db.session import Database, create_engine
 from app.main import create_app
 from tests.database import DatabaseServer
 from tools.local_postgres import PostgresUnavailableError
@@ -96,16 +95,18 @@ async def connection(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
             await transaction.rollback()
 
 
-def joined_session(connection: AsyncConnection) -> AsyncSession:
-    """A session whose commits release a savepoint inside the test's transaction."""
-    return AsyncSession(
+def in_test_transaction(connection: AsyncConnection) -> Database:
+    """A database whose sessions join `connection`'s transaction: their commits release
+    savepoints, and the test's rollback undoes everything."""
+    sessionmaker = async_sessionmaker(
         bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False
     )
+    return Database(connection.engine, sessionmaker)
 
 
 @pytest.fixture
 async def session(connection: AsyncConnection) -> AsyncIterator[AsyncSession]:
-    async with joined_session(connection) as session:
+    async with in_test_transaction(connection).session() as session:
         yield session
 
 
@@ -122,12 +123,7 @@ def http_client(app: FastAPI) -> AsyncClient:
 
 async def client_for(app: FastAPI, connection: AsyncConnection) -> AsyncClient:
     """An HTTP client for `app` whose requests each get a session joined to `connection`."""
-
-    async def session_in_test_transaction() -> AsyncIterator[AsyncSession]:
-        async with joined_session(connection) as session:
-            yield session
-
-    app.dependency_overrides[get_session] = session_in_test_transaction
+    app.state.database = in_test_transaction(connection)
     return http_client(app)
 
 

@@ -19,6 +19,9 @@ class InMemoryRepository[ModelT: Entity, ParamsT: ListParams](Repository[ModelT,
     async def get(self, id_: int) -> ModelT | None:
         return self.rows.get(id_)
 
+    async def find(self, id_: int) -> Any:
+        return self.rows.get(id_)  # the object stands in for the row of its columns
+
     async def add(self, entity: ModelT) -> ModelT:
         now = datetime.now(UTC)
         entity.id = max(self.rows, default=0) + 1
@@ -35,6 +38,6 @@ class InMemoryRepository[ModelT: Entity, ParamsT: ListParams](Repository[ModelT,
     async def commit(self) -> None:
         self.commits += 1
 
-    async def page(self, params: ParamsT) -> Listing[ModelT]:
+    async def page(self, params: ParamsT) -> Listing[Any]:
         items: list[Any] = sorted(self.rows.values(), key=lambda row: row.id)[: params.limit]
         return Listing(items, total=None, limit=params.limit, offset=None, next_cursor=None)

@@ -45,11 +45,16 @@ def create_engine(settings: Settings) -> AsyncEngine:
 
 
 class Database:
-    """The engine and its session factory, created at start-up and disposed at shutdown."""
+    """The engine and its session factory: made at start-up (`connect`), disposed at shutdown."""
 
-    def __init__(self, settings: Settings) -> None:
-        self.engine = create_engine(settings)
-        self.sessionmaker = async_sessionmaker(self.engine, expire_on_commit=False)
+    def __init__(self, engine: AsyncEngine, sessionmaker: async_sessionmaker[AsyncSession]) -> None:
+        self.engine = engine
+        self.sessionmaker = sessionmaker
+
+    @classmethod
+    def connect(cls, settings: Settings) -> "Database":
+        engine = create_engine(settings)
+        return cls(engine, async_sessionmaker(engine, expire_on_commit=False))
 
     def session(self) -> AsyncSession:
         return self.sessionmaker()

@@ -4,7 +4,10 @@ Each change is committed before the method returns, so a failed commit reaches t
 an error (never after a 2xx response has gone out).
 """
 
+from typing import Any
+
 from pydantic import BaseModel
+from sqlalchemy import Row
 
 from app.core.errors import NotFoundError, VersionMismatchError
 from app.db.base import Entity
@@ -23,14 +26,22 @@ class ResourceService[ModelT: Entity, CreateT: BaseModel, UpdateT: BaseModel, Pa
         await self.repository.commit()
         return entity
 
+    async def read(self, id_: int) -> Row[Any]:
+        """The resource's columns, to show."""
+        row = await self.repository.find(id_)
+        if row is None:
+            raise self._not_found(id_)
+        return row
+
+    async def list(self, params: ParamsT) -> Listing[Row[Any]]:
+        return await self.repository.page(params)
+
     async def get(self, id_: int) -> ModelT:
+        """The resource's ORM object, to change."""
         entity = await self.repository.get(id_)
         if entity is None:
-            raise NotFoundError(f"{self.name} {id_} does not exist.")
+            raise self._not_found(id_)
         return entity
-
-    async def list(self, params: ParamsT) -> Listing[ModelT]:
-        return await self.repository.page(params)
 
     async def update(self, id_: int, data: UpdateT, expected_version: int | None = None) -> ModelT:
         """Change the fields present in `data`; `expected_version` guards against lost updates."""
@@ -46,6 +57,9 @@ class ResourceService[ModelT: Entity, CreateT: BaseModel, UpdateT: BaseModel, Pa
         self._check_version(entity, expected_version)
         await self.repository.delete(entity)
         await self.repository.commit()
+
+    def _not_found(self, id_: int) -> NotFoundError:
+        return NotFoundError(f"{self.name} {id_} does not exist.")
 
     def _check_version(self, entity: ModelT, expected_version: int | None) -> None:
         if expected_version is not None and entity.version != expected_version:

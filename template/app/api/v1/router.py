@@ -6,12 +6,11 @@ Adding a resource therefore means adding a module, without editing this file.
 from importlib import import_module
 from pkgutil import iter_modules
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter
 
-from app.api.deps import require_json_body
 from app.api.v1 import routes
 
-api_router = APIRouter(prefix="/api/v1", dependencies=[Depends(require_json_body)])
+api_router = APIRouter(prefix="/api/v1")
 
 for _module in sorted(iter_modules(routes.__path__), key=lambda module: module.name):
     api_router.include_router(import_module(f"{routes.__name__}.{_module.name}").router)
