@@ -41,6 +41,18 @@ async def test_stats(client: AsyncClient) -> None:
     response = await client.get("/api/v1/stats")
     assert response.json() == {"uptime_seconds": 42}
 """
+# What the developers record for their endpoint in projects that have API contracts (0.2.0 on).
+NEW_ENDPOINT_CONTRACT = {
+    "models": {"Stats": {"uptime_seconds": "integer"}},
+    "operations": {
+        "GET /api/v1/stats": {
+            "body": None,
+            "parameters": [],
+            "returns": "Stats",
+            "statuses": ["200"],
+        },
+    },
+}
 OWN_PARAGRAPH = "Owned by the payments team; page them before changing the schema."
 
 
@@ -122,6 +134,8 @@ def make_typical_user_edits(project: Project) -> None:
     path = project.path
     (path / "app/api/v1/routes/stats.py").write_text(NEW_ENDPOINT)
     (path / "tests/api/test_stats.py").write_text(NEW_ENDPOINT_TEST)
+    if (contracts := path / "tests/api/contracts").is_dir():
+        (contracts / "stats.json").write_text(json.dumps(NEW_ENDPOINT_CONTRACT))
     with (path / ".env").open("a") as env:
         env.write("REQUIRE_IF_MATCH=true\n")
     readme = (path / "README.md").read_text().splitlines(keepends=True)
