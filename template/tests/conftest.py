@@ -32,9 +32,13 @@ def pytest_configure(config: pytest.Config) -> None:
         return
     try:
         server = DatabaseServer.start()
-        asyncio.run(server.prepare_template())
     except PostgresUnavailableError as error:
         pytest.exit(str(error), returncode=pytest.ExitCode.USAGE_ERROR)
+    try:
+        asyncio.run(server.prepare_template())
+    except BaseException:
+        server.stop()  # a throwaway server must not outlive a failed start
+        raise
     config.stash[SERVER] = server
 
 

@@ -30,11 +30,11 @@ class ListParams(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     # Sortable field -> its Python type; `sort` takes each name, or "-name" for descending order.
-    # (SkipJsonSchema[None]: an absent parameter is None, but clients never send null.)
     sort_fields: ClassVar[dict[str, type]] = {"id": int}
 
     limit: int = Field(default=DEFAULT_LIMIT, ge=1, le=MAX_LIMIT, description="Page size.")
     sort: str = Field(default="id", description="Sort field; prefix with '-' for descending order.")
+    # SkipJsonSchema[None]: an absent parameter is None, but clients never send null.
     offset: Annotated[int, Field(ge=0, le=MAX_OFFSET)] | SkipJsonSchema[None] = Field(
         default=None, description="Offset mode: skip this many items."
     )

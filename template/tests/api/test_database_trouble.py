@@ -5,7 +5,6 @@ import asyncio
 from collections.abc import AsyncIterator
 
 import pytest
-from fastapi import FastAPI
 from pydantic import SecretStr
 from sqlalchemy import make_url, text
 
@@ -57,20 +56,14 @@ async def test_an_outage_gives_503_and_the_app_recovers(
         assert statuses[-2:] == [200, 200], statuses  # at most the first request fails
 
 
-def with_route(settings: Settings, seconds: float) -> FastAPI:
-    """The app plus /slow, a route that holds its connection for `seconds` in one statement."""
-    app = create_app(settings)
+async def test_a_statement_timeout_gives_504(live_settings: Settings) -> None:
+    app = create_app(live_settings.model_copy(update={"db_statement_timeout_ms": 100}))
 
     @app.get("/slow")
     async def slow(session: SessionDep) -> None:
-        await session.execute(text("SELECT pg_sleep(:seconds)"), {"seconds": seconds})
+        await session.execute(text("SELECT pg_sleep(2)"))
 
-    return app
-
-
-async def test_a_statement_timeout_gives_504(live_settings: Settings) -> None:
-    settings = live_settings.model_copy(update={"db_statement_timeout_ms": 100})
-    async with running(with_route(settings, seconds=2)) as client:
+    async with running(app) as client:
         problem = assert_problem(await client.get("/slow"), 504)
         assert "pg_sleep" not in problem["detail"]
         assert (await client.get(PATH)).status_code == 200
@@ -80,11 +73,21 @@ async def test_an_exhausted_pool_gives_503_after_a_bounded_wait(live_settings: S
     settings = live_settings.model_copy(
         update={"db_pool_size": 1, "db_max_overflow": 0, "db_pool_timeout_seconds": 0.2}
     )
-    async with running(with_route(settings, seconds=1)) as client:
-        holding = asyncio.create_task(client.get("/slow"))
-        await asyncio.sleep(0.3)  # the slow request now holds the only connection
+    app = create_app(settings)
+    holding, release = asyncio.Event(), asyncio.Event()
+
+    @app.get("/hold")
+    async def hold(session: SessionDep) -> None:
+        await session.execute(text("SELECT 1"))  # checks out the pool's only connection
+        holding.set()
+        await release.wait()
+
+    async with running(app) as client:
+        held = asyncio.create_task(client.get("/hold"))
+        await holding.wait()
         response = await client.get(PATH)
         assert_problem(response, 503)
         assert response.headers["retry-after"] == "5"
-        assert (await holding).status_code == 200
+        release.set()
+        assert (await held).status_code == 200
         assert (await client.get(PATH)).status_code == 200
