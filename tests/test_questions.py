@@ -50,6 +50,14 @@ def test_the_plural_is_derived_from_the_resource(
     assert render(tmp_path, {"resource": resource})["resource_plural"] == plural
 
 
+def test_the_name_is_derived_from_the_destination_folder(tmp_path: Path) -> None:
+    destination = tmp_path / "acme-orders"
+    run_copy(str(TEMPLATE_ROOT), destination, defaults=True, quiet=True, vcs_ref="HEAD")
+    answers = (destination / ".copier-answers.yml").read_text()
+    assert "project_name: Acme Orders\n" in answers
+    assert "project_slug: acme-orders\n" in answers
+
+
 def test_the_slug_is_derived_from_the_name(tmp_path: Path) -> None:
     answers = render(tmp_path, {"project_name": "  Acme: Orders & Invoices! "})
     assert answers["project_slug"] == "acme-orders-invoices"
