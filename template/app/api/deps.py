@@ -10,7 +10,8 @@ from app.core.config import Settings
 from app.db.session import Database
 
 
-async def get_settings(request: Request) -> Settings:
+async def app_settings(request: Request) -> Settings:
+    """The settings the app was created with."""
     settings: Settings = request.app.state.settings
     return settings
 
@@ -43,7 +44,7 @@ async def require_json_body(request: Request) -> None:
         )
 
 
-SettingsDep = Annotated[Settings, Depends(get_settings)]
+SettingsDep = Annotated[Settings, Depends(app_settings)]
 # For routes with a request body: `dependencies=[JSON_BODY]`.
 JSON_BODY = Depends(require_json_body)
 SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
