@@ -77,13 +77,12 @@ def run_pytest(project: RenderedProject, *args: str, env: dict[str, str] | None 
     with tempfile.TemporaryDirectory(prefix="bench-suite-") as scratch:
         timings = Path(scratch) / "timings.json"
         plugin_env = {"PYTHONPATH": str(IN_PROJECT), "BENCH_TIMINGS_FILE": str(timings)}
-        own_server = {k: v for k, v in ISOLATED_ENV.items() if not k.endswith("DATABASE_URL")}
         command = [str(project.python), "-m", "pytest", "-q", "-p", "suite_timings", *args]
         launched, started = time.time(), time.perf_counter()
         result = subprocess.run(
             command,
             cwd=project.path,
-            env=own_server | plugin_env | (env or {}),
+            env=ISOLATED_ENV | plugin_env | (env or {}),
             capture_output=True,
             text=True,
             check=False,

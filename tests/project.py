@@ -5,12 +5,13 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-# A developer's environment in the project: no virtualenv of ours leaking in, no Python downloads.
-ISOLATED_ENV = {
-    key: value
-    for key, value in os.environ.items()
-    if key not in {"VIRTUAL_ENV", "PYTHONPATH", "UV_PROJECT_ENVIRONMENT"}
-} | {"UV_PYTHON_DOWNLOADS": "never", "NO_COLOR": "1"}
+# A developer's environment in the project: no virtualenv of ours leaking in, no database chosen
+# for it (tests pass TEST_DATABASE_URL or DATABASE_URL explicitly), no Python downloads.
+LEAKS = {"VIRTUAL_ENV", "PYTHONPATH", "UV_PROJECT_ENVIRONMENT", "TEST_DATABASE_URL", "DATABASE_URL"}
+ISOLATED_ENV = {key: value for key, value in os.environ.items() if key not in LEAKS} | {
+    "UV_PYTHON_DOWNLOADS": "never",
+    "NO_COLOR": "1",
+}
 
 
 @dataclass(frozen=True)

@@ -66,12 +66,11 @@ def free_port() -> int:
 def test_dev_command_serves_crud_and_health_over_http(synced: Variant, tmp_path: Path) -> None:
     port = free_port()
     log = tmp_path / "dev.log"
-    env = {key: value for key, value in ISOLATED_ENV.items() if key != "DATABASE_URL"}
     with log.open("w") as output:
         process = subprocess.Popen(
             [*DEV_COMMAND, "--no-reload", "--port", str(port)],
             cwd=synced.project.path,
-            env=env,
+            env=ISOLATED_ENV,
             stdout=output,
             stderr=subprocess.STDOUT,
             text=True,
