@@ -14,6 +14,7 @@ from pydantic import (
     Field,
     GetCoreSchemaHandler,
     GetJsonSchemaHandler,
+    WithJsonSchema,
 )
 from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import CoreSchema, core_schema
@@ -33,6 +34,17 @@ def _iso_text(value: object) -> object:
     return value
 
 
+# Years 1000 to 2999: whatever its UTC offset, such a time stays within the years Python and
+# the database driver can read back (a time early on 0001-01-01 would fall before year 1 in UTC).
+DATETIME_PATTERN = r"^[12]\d{3}-"
+
+
+def _iso_datetime_text(value: object) -> object:
+    if not isinstance(value, str) or not re.match(DATETIME_PATTERN, value):
+        raise ValueError("expected an ISO 8601 date-time with a year from 1000 to 2999")
+    return value
+
+
 def _json_number(value: object) -> object:
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise ValueError("expected an integer")
@@ -45,7 +57,12 @@ def _json_number(value: object) -> object:
 # carry as text, from their documented string forms.
 JSON_INTEGER = BeforeValidator(_json_number)
 IsoDate = Annotated[date, Field(strict=False), BeforeValidator(_iso_text)]
-IsoDatetime = Annotated[AwareDatetime, Field(strict=False), BeforeValidator(_iso_text)]
+IsoDatetime = Annotated[
+    AwareDatetime,
+    Field(strict=False),
+    BeforeValidator(_iso_datetime_text),
+    WithJsonSchema({"type": "string", "format": "date-time", "pattern": DATETIME_PATTERN}),
+]
 UuidString = Annotated[UUID, Field(strict=False)]
 
 SearchText = Annotated[str, Field(min_length=1, max_length=200, pattern=NO_NUL)]
