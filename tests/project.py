@@ -4,6 +4,11 @@ import os
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
+
+from copier import run_copy
+
+from tests.git import commit, git
 
 # A developer's environment in the project: no virtualenv of ours leaking in, no database chosen
 # for it (tests pass TEST_DATABASE_URL or DATABASE_URL explicitly), no Python downloads.
@@ -47,3 +52,11 @@ class Project:
             if path.is_file() and not skipped & set(relative.parts):
                 files[relative] = path.read_text(encoding="utf-8")
         return files
+
+
+def start(template: Path, destination: Path, answers: dict[str, Any], ref: str | None) -> Project:
+    """Copy the template at `ref` and commit the result, as a user starting out would."""
+    run_copy(str(template), destination, data=answers, vcs_ref=ref, defaults=True, quiet=True)
+    git("init", "--quiet", "--initial-branch=main", cwd=destination)
+    commit(destination, "Start from the template")
+    return Project(destination)

@@ -11,7 +11,7 @@ from copier import VcsRef, run_copy, run_update
 
 from tests.conftest import PostgresServer, python_for
 from tests.git import commit, git
-from tests.project import Project
+from tests.project import Project, start
 from tests.releases import versioned_clone
 
 # Between them, every field kind; `order` refers to `customer`.
@@ -28,10 +28,7 @@ def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def service(template: Path, destination: Path) -> Project:
-    run_copy(str(template), destination, data={"project_name": "Shop"}, defaults=True, quiet=True)
-    git("init", "--quiet", "--initial-branch=main", cwd=destination)
-    commit(destination, "Start from the template")
-    return Project(destination)
+    return start(template, destination, {"project_name": "Shop"}, ref=None)
 
 
 def add_resource(project: Project, name: str, fields: str) -> None:

@@ -9,11 +9,11 @@ from typing import Any
 
 import pytest
 import yaml
-from copier import VcsRef, run_copy, run_update
+from copier import VcsRef, run_update
 
 from tests.conftest import PostgresServer, python_for
 from tests.git import commit, git
-from tests.project import Project
+from tests.project import Project, start
 from tests.releases import Release, manual_steps, releases, upcoming_version, versioned_clone
 
 ANSWERS = {"project_name": "Update Check"}
@@ -78,18 +78,7 @@ def target_ref() -> str:
 
 
 def create(template: Path, destination: Path, ref: str, **answers: Any) -> Project:
-    """Copy the template at `ref` and commit the result, as a user starting out would."""
-    run_copy(
-        str(template),
-        destination,
-        data=ANSWERS | answers,
-        vcs_ref=ref,
-        defaults=True,
-        quiet=True,
-    )
-    git("init", "--quiet", "--initial-branch=main", cwd=destination)
-    commit(destination, "Start from the template")
-    return Project(destination)
+    return start(template, destination, ANSWERS | answers, ref)
 
 
 def update(project: Project, ref: str | VcsRef, **answers: Any) -> None:
