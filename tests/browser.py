@@ -3,8 +3,9 @@
 Chromium's own command line is enough here: `--dump-dom` prints the page after its scripts ran
 (for `--virtual-time-budget` ms of page time) and `--screenshot` writes a PNG. No browser driver
 (Playwright, Selenium) is needed until a test has to click; each call starts a fresh browser with a
-profile of its own, and every host name but 127.0.0.1 fails to resolve, so a page that fetches
-anything from elsewhere (a CDN) is caught by what it then shows.
+profile of its own; every host name but 127.0.0.1 fails to resolve and every other address goes
+to a proxy that is not there, so a page that fetches anything from elsewhere (a CDN) is caught by
+what it then shows.
 """
 
 import shutil
@@ -39,6 +40,8 @@ def run_headless(url: str, *options: str) -> str:
             "--disable-sync",
             f"--user-data-dir={profile}",
             "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
+            # IP addresses go to a proxy where nothing listens; loopback never goes to a proxy.
+            "--proxy-server=127.0.0.1:9",
             f"--virtual-time-budget={PAGE_TIME_MS}",
             *options,
             url,
