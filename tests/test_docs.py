@@ -42,6 +42,18 @@ def test_question_reference_is_generated_from_copier_yml() -> None:
         assert f"### `{name}`" in expected
 
 
+def test_every_question_is_explained_on_the_questions_page() -> None:
+    """docs/questions.md, written by hand, explains each question the reference lists."""
+    explained = (TEMPLATE_ROOT / "docs" / "questions.md").read_text()
+    config = yaml.safe_load((TEMPLATE_ROOT / "copier.yml").read_text())
+    missing = [
+        question.name
+        for question in questions_reference.questions(config)
+        if not question.computed and f"`{question.name}`" not in explained
+    ]
+    assert not missing, f"docs/questions.md does not explain {missing}"
+
+
 def test_site_builds_strictly_with_every_page_in_the_nav(tmp_path: Path) -> None:
     result = build_site(MKDOCS_YML, tmp_path / "site")
     assert result.returncode == 0, result.stderr
