@@ -1,0 +1,90 @@
+"""The migrations' SQL passes squawk, a linter for PostgreSQL migrations, with every rule on.
+
+squawk reads the offline SQL (`alembic upgrade head --sql`), the script a DBA would run. Two
+findings are accepted, each for a reason:
+- `prefer-text-field` on `alembic_version.version_num`: Alembic's own table, not ours;
+- `prefer-bigint-over-int` on a column whose field spec says `int`: the user asked for INTEGER.
+"""
+
+import json
+import os
+import re
+import subprocess
+import sys
+from dataclasses import dataclass
+
+import pytest
+from sqlalchemy import Integer
+
+import app.models  # noqa: F401  (registers every table on the metadata)
+from app.db.base import Base
+from tests.database import PROJECT_DIR
+
+OFFLINE_URL = "postgresql+asyncpg://offline@localhost/offline"
+CREATE_TABLE = re.compile(r"^CREATE TABLE (\w+) \(", re.MULTILINE)
+
+
+@dataclass(frozen=True)
+class Finding:
+    rule: str
+    table: str
+    column: str
+    message: str
+
+
+def run(*command: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+    env = os.environ | {"DATABASE_URL": OFFLINE_URL, "DATABASE_DIRECT_URL": OFFLINE_URL}
+    return subprocess.run(  # noqa: S603  (fixed commands of this project's environment)
+        command, input=stdin, capture_output=True, text=True, check=False, cwd=PROJECT_DIR, env=env
+    )
+
+
+@pytest.fixture(scope="module")
+def offline_sql() -> str:
+    result = run(sys.executable, "-m", "alembic", "upgrade", "head", "--sql")
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
+def squawk(sql: str) -> list[Finding]:
+    squawk_binary = os.path.join(os.path.dirname(sys.executable), "squawk")
+    result = run(squawk_binary, "--reporter", "json", "--stdin-filepath", "upgrade.sql", stdin=sql)
+    assert result.returncode in (0, 1), result.stderr
+    lines = sql.splitlines()
+    findings = []
+    for found in json.loads(result.stdout or "[]"):
+        line = found["line"]
+        tables = CREATE_TABLE.findall("\n".join(lines[: line + 1]))
+        column = lines[line].split()[0] if lines[line].startswith("    ") else ""
+        findings.append(
+            Finding(found["rule_name"], tables[-1] if tables else "", column, found["message"])
+        )
+    return findings
+
+
+def asked_for(finding: Finding) -> bool:
+    """Whether the finding is one of the two this module's docstring accepts."""
+    if finding.rule == "prefer-text-field":
+        return (finding.table, finding.column) == ("alembic_version", "version_num")
+    if finding.rule == "prefer-bigint-over-int":
+        table = Base.metadata.tables.get(finding.table)
+        column = table.columns.get(finding.column) if table is not None else None
+        return column is not None and type(column.type) is Integer
+    return False
+
+
+def test_squawk_finds_nothing_the_field_specs_did_not_ask_for(offline_sql: str) -> None:
+    assert "CREATE TABLE" in offline_sql
+    assert [finding for finding in squawk(offline_sql) if not asked_for(finding)] == []
+
+
+def test_squawk_is_not_blind() -> None:
+    findings = squawk("ALTER TABLE t ADD COLUMN c varchar(10);\n")
+    assert {"prefer-text-field", "require-lock-timeout"} <= {f.rule for f in findings}
+
+
+def test_the_offline_sql_bounds_its_waits(offline_sql: str) -> None:
+    begin = offline_sql.index("BEGIN;")
+    first_statement = offline_sql.index("CREATE TABLE")
+    assert re.search(r"SET LOCAL lock_timeout = '\w+';", offline_sql[begin:first_statement])
+    assert re.search(r"SET LOCAL statement_timeout = '\w+';", offline_sql[begin:first_statement])
