@@ -187,4 +187,4 @@ def test_the_declared_lower_bounds_pass_the_suite(
     python = python_for(variant.answers["python_version"])
     project.run("uv", "sync", "--quiet", "--resolution", "lowest-direct", "--python", str(python))
     env = {"TEST_DATABASE_URL": postgres.create_database("deploy_lowest")}
-    project.uv_run("pytest", "-q", "-p", "no:cacheprovider", env=env)
+    project.uv_run("pytest", "-q", "-n", "2", "-p", "no:cacheprovider", env=env)
