@@ -6,19 +6,21 @@ findings are accepted, each for a reason:
 - `prefer-bigint-over-int` on a column whose field spec says `int`: the user asked for INTEGER.
 """
 
+import io
 import json
-import os
 import re
 import subprocess
 import sys
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
+from alembic import command
 from sqlalchemy import Integer
 
 import app.models  # noqa: F401  (registers every table on the metadata)
 from app.db.base import Base
-from tests.database import PROJECT_DIR
+from tests.database import alembic_config
 
 OFFLINE_URL = "postgresql+asyncpg://offline@localhost/offline"
 CREATE_TABLE = re.compile(r"^CREATE TABLE (\w+) \(", re.MULTILINE)
@@ -32,23 +34,25 @@ class Finding:
     message: str
 
 
-def run(*command: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
-    env = os.environ | {"DATABASE_URL": OFFLINE_URL, "DATABASE_DIRECT_URL": OFFLINE_URL}
-    return subprocess.run(  # noqa: S603  (fixed commands of this project's environment)
-        command, input=stdin, capture_output=True, text=True, check=False, cwd=PROJECT_DIR, env=env
-    )
-
-
 @pytest.fixture(scope="module")
 def offline_sql() -> str:
-    result = run(sys.executable, "-m", "alembic", "upgrade", "head", "--sql")
-    assert result.returncode == 0, result.stderr
-    return result.stdout
+    """What `alembic upgrade head --sql` prints (run in this process: no database involved)."""
+    config = alembic_config()
+    config.attributes["database_url"] = OFFLINE_URL
+    config.output_buffer = buffer = io.StringIO()
+    command.upgrade(config, "head", sql=True)
+    return buffer.getvalue()
 
 
 def squawk(sql: str) -> list[Finding]:
-    squawk_binary = os.path.join(os.path.dirname(sys.executable), "squawk")
-    result = run(squawk_binary, "--reporter", "json", "--stdin-filepath", "upgrade.sql", stdin=sql)
+    squawk_binary = Path(sys.executable).parent / "squawk"
+    result = subprocess.run(  # noqa: S603  (the squawk-cli of this project's environment)
+        [squawk_binary, "--reporter", "json", "--stdin-filepath", "upgrade.sql"],
+        input=sql,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert result.returncode in (0, 1), result.stderr
     lines = sql.splitlines()
     findings = []
