@@ -15,8 +15,7 @@ from urllib.error import HTTPError
 
 import pytest
 
-from tests.conftest import Variant
-from tests.project import ISOLATED_ENV
+from tests.support.combinations import Rendered, combination_set
 
 pytestmark = pytest.mark.slow
 
@@ -62,15 +61,17 @@ def free_port() -> int:
         return port
 
 
-@pytest.mark.parametrize("variant", ["default"], indirect=True)
-def test_dev_command_serves_crud_and_health_over_http(synced: Variant, tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    "combination", [combination_set().named("default")], ids=["default"], scope="session"
+)
+def test_dev_command_serves_crud_and_health_over_http(synced: Rendered, tmp_path: Path) -> None:
     port = free_port()
     log = tmp_path / "dev.log"
     with log.open("w") as output:
         process = subprocess.Popen(
             [*DEV_COMMAND, "--no-reload", "--port", str(port)],
             cwd=synced.project.path,
-            env=ISOLATED_ENV,
+            env=synced.project.environ,
             stdout=output,
             stderr=subprocess.STDOUT,
             text=True,
