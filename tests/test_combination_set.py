@@ -16,13 +16,14 @@ from tests.support.combinations import (
     build_combination_set,
     combination_set,
     extreme,
+    extreme_value,
     possible_units,
     resolve,
 )
 from tests.support.options import TOGGLES
 from tests.support.paths import COPIER_YML, TEMPLATE_ROOT
 from tests.support.presets import FREE_TEXT_COVERAGE, PRESETS
-from tests.support.questions import read_questions
+from tests.support.questions import Answer, read_questions
 
 QUESTIONS = read_questions(COPIER_YML)
 
@@ -51,20 +52,34 @@ def test_every_free_text_question_says_what_covers_it() -> None:
     assert uncovered == []
 
 
+def off_values() -> dict[str, tuple[Answer, Answer, Answer]]:
+    """Each option that can be turned off: (its default, its off value, its on value)."""
+    everything = extreme(QUESTIONS, on=True)
+    found = {}
+    for name, on in everything.items():
+        option = QUESTIONS.option(name)
+        default = QUESTIONS.default(option, everything)
+        if (off := extreme_value(option, default, on=False)) != on:
+            found[name] = (default, off, on)
+    return found
+
+
 def test_every_option_off_by_default_has_a_preset_of_its_own() -> None:
-    minimal = extreme(QUESTIONS, on=False)
-    defaults = combination_set().named("default").options
-    off_by_default = [name for name, value in minimal.items() if defaults.get(name) == value]
-    toggled = {option for name, answers in PRESETS.items() for option in answers}
-    missing = [name for name in off_by_default if name not in toggled]
+    turned_on = {
+        option
+        for answers in PRESETS.values()
+        for option, value in answers.items()
+        if option in off_values() and value != off_values()[option][1]
+    }
+    off_by_default = {name for name, (default, off, _) in off_values().items() if default == off}
+    missing = sorted(off_by_default - turned_on)
     assert missing == [], "add a preset to tests/support/presets.py turning each of these on"
 
 
 def test_every_option_that_can_be_turned_off_has_a_toggle() -> None:
-    minimal = extreme(QUESTIONS, on=False)
-    everything = extreme(QUESTIONS, on=True)
-    can_be_off = {name for name, value in minimal.items() if everything.get(name) != value}
-    assert can_be_off == {toggle.option for toggle in TOGGLES}, "see tests/support/options.py"
+    toggles = {toggle.option: (toggle.off, toggle.on) for toggle in TOGGLES}
+    expected = {name: (off, on) for name, (_, off, on) in off_values().items()}
+    assert toggles == expected, "see tests/support/options.py"
 
 
 def test_presets_have_unique_names_and_computed_ones_are_not_typed() -> None:
