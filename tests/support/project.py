@@ -18,6 +18,9 @@ ISOLATED_ENV = {key: value for key, value in os.environ.items() if key not in LE
     "NO_COLOR": "1",
 }
 
+# What running the tools leaves in a project (git ignores them).
+TOOL_CACHES = {".mypy_cache", ".ruff_cache", ".pytest_cache", ".hypothesis"}
+
 
 @dataclass(frozen=True)
 class Project:
@@ -53,7 +56,7 @@ class Project:
 
     def text_files(self) -> dict[Path, str]:
         """Every text file but tool caches and the virtualenv, by path relative to the project."""
-        skipped = {".venv", ".git", ".mypy_cache", ".ruff_cache", ".pytest_cache", "__pycache__"}
+        skipped = {".venv", ".git", "__pycache__", ".postgres"} | TOOL_CACHES
         files = {}
         for path in sorted(self.path.rglob("*")):
             relative = path.relative_to(self.path)
