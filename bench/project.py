@@ -10,8 +10,9 @@ from pathlib import Path
 import pytest
 
 from bench.errors import HarnessError
-from tests.conftest import TEMPLATE_ROOT, python_for
-from tests.project import ISOLATED_ENV, Project
+from tests.support.paths import TEMPLATE_ROOT
+from tests.support.project import ISOLATED_ENV, Project
+from tests.support.pythons import python_for
 
 PROJECT_NAME = "Bench"
 REFERENCE_EXTRAS = ("orjson",)  # what R0 needs beyond the project's own dependencies

