@@ -20,7 +20,7 @@ REFERENCE_EXTRAS = ("orjson",)  # what R0 needs beyond the project's own depende
 # Cursors made by the rendered project's own encoder, one per id read from standard input.
 ENCODE_CURSORS = """
 import sys
-from app.schemas.pagination import encode_cursor
+from app.core.cursor import encode_cursor
 print("\\n".join(encode_cursor("id", [int(line)]) for line in sys.stdin))
 """
 

@@ -8,7 +8,7 @@ from pydantic import ValidationError
 from app.core.config import Settings
 from app.db.capacity import PoolBudgetError, connections_needed, pool_budget_error
 from app.main import create_app
-from tests.conftest import running
+from tests.clients import running
 
 POOLED = "postgresql+asyncpg://app:a-real-secret@pgbouncer:6432/app?ssl=require"
 DIRECT = "postgresql+asyncpg://app:a-real-secret@db:5432/app?ssl=require"

@@ -34,7 +34,7 @@ def configure_logging(settings: Settings, stream: TextIO | None = None) -> None:
     )
     renderer: structlog.typing.Processor = (
         structlog.processors.JSONRenderer()
-        if settings.json_logs
+        if settings.log_json
         else structlog.dev.ConsoleRenderer(colors=False)
     )
     handler = logging.StreamHandler(stream)

@@ -13,7 +13,7 @@ from pydantic import SecretStr
 
 from app.core.config import Settings
 from app.main import create_app
-from tests.conftest import running
+from tests.clients import running
 from tests.database import DatabaseServer
 from tests.factories import ResourceFactory, all_factories
 from tests.pgbouncer import INSTALL_HINT, PgBouncer, find_pgbouncer
