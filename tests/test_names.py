@@ -22,8 +22,10 @@ import jinja2
 import pytest
 from copier import run_copy
 
-from tests.conftest import TEMPLATE_ROOT, PostgresServer, python_for
-from tests.project import Project
+from tests.support.paths import TEMPLATE_ROOT
+from tests.support.postgres import PostgresServer
+from tests.support.project import Project
+from tests.support.pythons import python_for
 
 Answers = dict[str, str]
 
