@@ -7,8 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import TEMPLATE_ROOT, PostgresServer, python_for
-from tests.project import Project, start
+from tests.support.paths import TEMPLATE_ROOT
+from tests.support.postgres import PostgresServer
+from tests.support.project import Project, start
+from tests.support.pythons import python_for
 
 GUIDE = (TEMPLATE_ROOT / "docs" / "architecture.md").read_text()
 
