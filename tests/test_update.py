@@ -210,6 +210,47 @@ def test_changing_answers_adds_and_removes_their_files(
     assert (project.path / "Dockerfile").is_file()
 
 
+def psql(postgres: PostgresServer, database_url: str, statement: str) -> str:
+    """Run `statement` on the database at `database_url`; its rows, unaligned."""
+    command = [str(postgres.psql), database_url.replace("+asyncpg", ""), "-At", "-c", statement]
+    result = subprocess.run(command, check=False, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    return result.stdout.strip()
+
+
+@pytest.mark.slow
+def test_turning_observability_on_keeps_the_data_and_passes_every_check(
+    template: Path, tmp_path: Path, postgres: PostgresServer
+) -> None:
+    previous = UPDATE_SOURCES[0]
+    project = create(template, tmp_path / "project", previous.version)
+    project.sync(python_for("3.13"))
+    database = postgres.create_database("update_observability")
+    project.uv_run("alembic", "upgrade", "head", env={"DATABASE_URL": database})
+    psql(postgres, database, "INSERT INTO tasks (title, done, version) VALUES ('kept', true, 1)")
+    commit(project.path, "Lock the dependencies")  # uv sync wrote uv.lock
+
+    update(project, target_ref(), observability=["otel", "prometheus"])
+
+    assert conflicts(project) == []
+    answers = yaml.safe_load((project.path / ".copier-answers.yml").read_text())
+    assert answers["observability"] == ["otel", "prometheus"]
+    for path in ("app/core/telemetry.py", "app/api/metrics.py", "tests/observability"):
+        assert (project.path / path).exists(), path
+    project.sync(python_for("3.13"))
+    for step in manual_steps(after=previous.version, up_to=upcoming_version()):
+        project.run("sh", "-c", step)
+    project.uv_run("alembic", "upgrade", "head", env={"DATABASE_URL": database})
+    assert psql(postgres, database, "SELECT title FROM tasks") == "kept"
+    passes_its_checks(project, postgres)
+
+    commit(project.path, "With observability")
+    update(project, VcsRef.CURRENT, observability=[])
+    assert not (project.path / "app/core/telemetry.py").exists()
+    assert not (project.path / "tests/observability").exists()
+    assert "opentelemetry" not in (project.path / "pyproject.toml").read_text()
+
+
 def test_check_update_reports_the_newer_release(template: Path, tmp_path: Path) -> None:
     previous = earlier_releases()[0]
     project = create(template, tmp_path / "project", previous.version)

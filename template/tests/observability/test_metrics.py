@@ -67,7 +67,9 @@ async def test_requests_are_counted_and_timed_by_route_template_and_status(
     after = scrape(metrics_url)
 
     routes = {dict(labels)["route"] for name, labels in after if name == "http_requests_total"}
-    [read] = [route for route in routes if re.fullmatch(rf"{FACTORY.path}/\{{\w+\}}", route)]
+    [read] = [
+        route for route in routes if re.fullmatch(re.escape(FACTORY.path) + r"/\{\w+\}", route)
+    ]
     raw_id = f"/{created['id']}"
     assert not [route for route in routes if "/health/" in route or route.endswith(raw_id)]
 

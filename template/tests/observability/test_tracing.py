@@ -101,7 +101,7 @@ async def test_a_request_is_one_server_span_named_by_its_route_template(
 
     assert response.status_code == 200
     [span] = server_spans(exporter)
-    assert re.fullmatch(rf"GET {FACTORY.path}/\{{\w+\}}", span.name), span.name
+    assert re.fullmatch("GET " + re.escape(FACTORY.path) + r"/\{\w+\}", span.name), span.name
     assert span.attributes is not None
     assert span.attributes["http.route"] == span.name.removeprefix("GET ")
     assert span.attributes["http.response.status_code"] == 200
