@@ -9,7 +9,7 @@ from typing import Any, Self
 
 from bench.errors import HarnessError
 from bench.project import RenderedProject
-from tests.conftest import load_local_postgres
+from tests.support.postgres import load_local_postgres
 
 # On top of LocalPostgres's own settings: room for both apps' pools and a realistic buffer cache.
 SERVER_SETTINGS = {"shared_buffers": "256MB", "max_connections": "200"}

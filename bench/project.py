@@ -10,8 +10,9 @@ from pathlib import Path
 import pytest
 
 from bench.errors import HarnessError
-from tests.conftest import TEMPLATE_ROOT, python_for
-from tests.project import ISOLATED_ENV, Project
+from tests.support.paths import TEMPLATE_ROOT
+from tests.support.project import ISOLATED_ENV, Project
+from tests.support.pythons import python_for
 
 PROJECT_NAME = "Bench"
 REFERENCE_EXTRAS = ("orjson",)  # what R0 needs beyond the project's own dependencies
@@ -19,7 +20,7 @@ REFERENCE_EXTRAS = ("orjson",)  # what R0 needs beyond the project's own depende
 # Cursors made by the rendered project's own encoder, one per id read from standard input.
 ENCODE_CURSORS = """
 import sys
-from app.schemas.pagination import encode_cursor
+from app.core.cursor import encode_cursor
 print("\\n".join(encode_cursor("id", [int(line)]) for line in sys.stdin))
 """
 

@@ -11,7 +11,7 @@ from typing import Self
 
 from bench.errors import HarnessError
 from bench.project import RenderedProject
-from tests.project import ISOLATED_ENV
+from tests.support.project import ISOLATED_ENV
 
 IN_PROJECT = Path(__file__).resolve().parent / "in_project"
 # Production-like: one worker, uvloop and httptools (uvicorn[standard]), no access log.

@@ -15,7 +15,7 @@ from bench.errors import HarnessError
 from bench.project import RenderedProject
 from bench.servers import IN_PROJECT
 from bench.stats import median_of
-from tests.project import ISOLATED_ENV
+from tests.support.project import ISOLATED_ENV
 
 # The targets exclude fuzzing: tests marked `fuzz`, or in a test_fuzz module.
 WITHOUT_FUZZING = ("-m", "not fuzz", "--ignore-glob=*/test_fuzz*.py")

@@ -1,94 +1,106 @@
-"""Fixtures for rendering the template and running what rendered projects ship with."""
+"""Fixtures and hooks: which combinations a run renders, rendering them once, and the summary.
 
-import importlib.util
+Helpers live in tests/support/; nothing imports from this module.
+"""
+
 import os
-import shutil
-import subprocess
-import tempfile
 from collections.abc import Iterator
-from dataclasses import dataclass
-from functools import cache
-from pathlib import Path
-from types import ModuleType
+from dataclasses import replace
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 
-from tests.project import Project
-from tests.variants import VARIANTS, answers
-
-TEMPLATE_ROOT = Path(__file__).resolve().parent.parent
-
-
-@dataclass(frozen=True)
-class Variant:
-    name: str
-    project: Project
-    answers: dict[str, Any]
+from tests.support.combinations import Combination, Rendered, Selection, combination_set
+from tests.support.environments import Environments
+from tests.support.postgres import PostgresServer
+from tests.support.project import Project
+from tests.support.pythons import python_for
 
 
-def load_local_postgres() -> ModuleType:
-    """The template's own tools/local_postgres.py, reused here rather than copied."""
-    path = TEMPLATE_ROOT / "template" / "tools" / "local_postgres.py"
-    spec = importlib.util.spec_from_file_location("local_postgres", path)
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-@cache
-def python_for(version: str) -> Path:
-    """An interpreter for `version`: whatever uv finds, else a pyenv installation."""
-    found = subprocess.run(
-        ["uv", "python", "find", "--no-project", version],
-        capture_output=True,
-        text=True,
-        check=False,
-        env=os.environ | {"UV_PYTHON_DOWNLOADS": "never"},
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("combinations", "combinations of template answers")
+    group.addoption(
+        "--pairs",
+        default=os.environ.get("TEMPLATE_TEST_PAIRS", "all"),
+        help="How many pairwise combinations to render besides every preset: 'all' (default) "
+        "or a number, drawn with --pairs-seed.",
     )
-    if found.returncode == 0:
-        return Path(found.stdout.strip())
-    pyenv_root = Path(os.environ.get("PYENV_ROOT", Path.home() / ".pyenv"))
-    candidates = sorted(pyenv_root.glob(f"versions/{version}.*/bin/python{version}"), reverse=True)
-    if candidates:
-        return candidates[0]
-    pytest.fail(f"Python {version} is needed to test rendered projects; install it (uv or pyenv).")
+    group.addoption(
+        "--pairs-seed",
+        type=int,
+        default=datetime.now(UTC).date().toordinal(),  # rotates daily
+        help="Seed that draws the pairwise combinations when --pairs is a number.",
+    )
 
 
-class PostgresServer:
-    """The PostgreSQL server the rendered projects' test suites share: TEST_DATABASE_URL's, or a
-    throwaway one started from the installed binaries."""
+def selection(config: pytest.Config) -> Selection:
+    pairs = str(config.getoption("--pairs"))
+    count = None if pairs == "all" else int(pairs)
+    return combination_set().selection(count, int(config.getoption("--pairs-seed")))
 
-    def __init__(self) -> None:
-        local_postgres = load_local_postgres()
-        self.local = None
-        try:
-            self.psql = local_postgres.find_bindir() / "psql"
-            if url := os.environ.get("TEST_DATABASE_URL"):
-                self.admin_url = url
-                return
-            self.local = local_postgres.LocalPostgres(
-                Path(tempfile.mkdtemp(prefix="template-tests-pg-")), durable=False
-            )
-            self.local.start()
-        except local_postgres.PostgresUnavailableError as error:
-            pytest.fail(str(error))
-        self.admin_url = self.local.url()
 
-    def create_database(self, name: str) -> str:
-        """A new, empty database; returns its asyncpg URL."""
-        admin = self.admin_url.replace("+asyncpg", "")
-        for statement in (f'DROP DATABASE IF EXISTS "{name}"', f'CREATE DATABASE "{name}"'):
-            command = [str(self.psql), admin, "--quiet", "-c", statement]
-            subprocess.run(command, check=True, capture_output=True)
-        return self.admin_url.rsplit("/", 1)[0] + f"/{name}"
+def pytest_report_header(config: pytest.Config) -> str:
+    return "combinations: " + selection(config).describe()
 
-    def stop(self) -> None:
-        if self.local is not None:
-            self.local.stop()
-            shutil.rmtree(self.local.data_dir, ignore_errors=True)
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Tests that take `combination` run for each selected one, unless they name their own."""
+    if "combination" not in metafunc.fixturenames:
+        return
+    if any(
+        "combination" in mark.args[0] for mark in metafunc.definition.iter_markers("parametrize")
+    ):
+        return
+    combinations = selection(metafunc.config).combinations
+    metafunc.parametrize(
+        "combination", combinations, ids=[c.name for c in combinations], scope="session"
+    )
+
+
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the groups
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """A combination's tests run on one xdist worker (`--dist loadgroup`), which renders it once."""
+    for item in items:
+        callspec = getattr(item, "callspec", None)
+        if callspec is not None and isinstance(callspec.params.get("combination"), Combination):
+            name = callspec.params["combination"].name
+            item.add_marker(pytest.mark.xdist_group(name))
+            item.user_properties.append(("combination", name))
+
+
+def pytest_terminal_summary(
+    terminalreporter: pytest.TerminalReporter, config: pytest.Config
+) -> None:
+    """How many combinations were tested, and how each went, with the time spent on it."""
+    outcomes: dict[str, list[pytest.TestReport]] = {}
+    for reports in terminalreporter.stats.values():
+        for report in reports:
+            if not isinstance(report, pytest.TestReport):
+                continue  # warnings, deselected items
+            for key, value in report.user_properties:
+                if key == "combination":
+                    outcomes.setdefault(str(value), []).append(report)
+    chosen = selection(config)
+    terminalreporter.section("combinations")
+    terminalreporter.write_line(chosen.describe())
+    if not outcomes:
+        return
+    proven = 0
+    for combination in chosen.combinations:
+        reports = outcomes.get(combination.name, [])
+        failed = any(report.failed for report in reports)
+        ran = [report for report in reports if report.when == "call" and report.passed]
+        proven += bool(ran) and not failed
+        status = "failed" if failed else ("passed" if ran else "not run")
+        seconds = sum(report.duration for report in reports)
+        also = f" (= {', '.join(combination.also)})" if combination.also else ""
+        terminalreporter.write_line(
+            f"  {combination.name}{also}: {status}, {len(ran)} checks, {seconds:.0f} s"
+        )
+    terminalreporter.write_line(
+        f"{proven} of {len(chosen.combinations)} combinations passed every check they ran"
+    )
 
 
 @pytest.fixture(scope="session")
@@ -98,17 +110,25 @@ def postgres() -> Iterator[PostgresServer]:
     server.stop()
 
 
-@pytest.fixture(scope="session", params=list(VARIANTS))
-def variant(request: pytest.FixtureRequest, copie_session: Any) -> Variant:
-    """A rendered variant, rendered once per test session."""
-    name: str = request.param
-    result = copie_session.copy(extra_answers=answers(name))
-    assert result.exit_code == 0, result.exception
-    return Variant(name, Project(result.project_dir), result.answers)
+@pytest.fixture(scope="session")
+def environments(tmp_path_factory: pytest.TempPathFactory, worker_id: str) -> Environments:
+    """Shared uv environments, in this run's directory (which xdist workers share)."""
+    run_directory = tmp_path_factory.getbasetemp()
+    if worker_id != "master":
+        run_directory = run_directory.parent
+    return Environments(run_directory / "environments")
 
 
 @pytest.fixture(scope="session")
-def synced(variant: Variant) -> Variant:
-    """The variant with its development environment installed (`uv sync`)."""
-    variant.project.sync(python_for(variant.answers["python_version"]))
-    return variant
+def rendered(combination: Combination, copie_session: Any) -> Rendered:
+    """The combination rendered from the working tree, once per test session."""
+    result = copie_session.copy(extra_answers=combination.copier_data())
+    assert result.exit_code == 0, result.exception
+    return Rendered(combination, Project(result.project_dir), result.answers)
+
+
+@pytest.fixture(scope="session")
+def synced(rendered: Rendered, environments: Environments) -> Rendered:
+    """The rendered project using its dependency set's environment (`uv sync` once per set)."""
+    python = python_for(rendered.answers["python_version"])
+    return replace(rendered, project=environments.sync(rendered.project, python))

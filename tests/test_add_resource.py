@@ -9,10 +9,11 @@ import pytest
 import yaml
 from copier import VcsRef, run_copy, run_update
 
-from tests.conftest import PostgresServer, python_for
-from tests.git import commit, git
-from tests.project import Project, start
-from tests.releases import versioned_clone
+from tests.support.git import commit, git
+from tests.support.postgres import PostgresServer
+from tests.support.project import Project, start
+from tests.support.pythons import python_for
+from tests.support.releases import versioned_clone
 
 # Between them, every field kind; `order` refers to `customer`.
 CUSTOMER = "name:str(100) email:str(200)! vip:bool=false since:date? tier:int>=0<=5=0"

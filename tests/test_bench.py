@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import TEMPLATE_ROOT
+from tests.support.paths import TEMPLATE_ROOT
 
 pytestmark = pytest.mark.slow
 

@@ -17,11 +17,10 @@ from urllib.error import HTTPError
 
 import pytest
 
-from tests.browser import rendered_dom, screenshot
-from tests.conftest import Variant
-from tests.project import ISOLATED_ENV
+from tests.support.browser import rendered_dom, screenshot
+from tests.support.combinations import Rendered, only
 
-pytestmark = [pytest.mark.slow, pytest.mark.parametrize("variant", ["default"], indirect=True)]
+pytestmark = [pytest.mark.slow, only("default")]
 
 DEV_COMMAND = ["uv", "run", "--no-sync", "python", "-m", "tools.dev"]
 
@@ -66,7 +65,7 @@ def free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def dev_server(synced: Variant, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Http]:
+def dev_server(synced: Rendered, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Http]:
     """`python -m tools.dev` started as a user starts it, stopped with Ctrl-C afterwards."""
     port = free_port()
     log = tmp_path_factory.mktemp("dev-server") / "dev.log"
@@ -74,7 +73,7 @@ def dev_server(synced: Variant, tmp_path_factory: pytest.TempPathFactory) -> Ite
         process = subprocess.Popen(
             [*DEV_COMMAND, "--no-reload", "--port", str(port)],
             cwd=synced.project.path,
-            env=ISOLATED_ENV,
+            env=synced.project.environ,
             stdout=output,
             stderr=subprocess.STDOUT,
             text=True,

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import yaml
 
-from tests.conftest import TEMPLATE_ROOT
+from tests.support.paths import TEMPLATE_ROOT
 from tools import questions_reference
 
 MKDOCS_YML = TEMPLATE_ROOT / "mkdocs.yml"

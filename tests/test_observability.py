@@ -9,7 +9,7 @@ import pytest
 import yaml
 from copier import run_copy
 
-from tests.conftest import TEMPLATE_ROOT
+from tests.support.paths import TEMPLATE_ROOT
 
 CHOICES = [[], ["otel"], ["prometheus"], ["otel", "prometheus"]]
 OTEL_FILES = [

@@ -6,7 +6,7 @@ from typing import Any
 import pytest
 from copier import run_copy
 
-from tests.conftest import TEMPLATE_ROOT
+from tests.support.paths import TEMPLATE_ROOT
 
 VALID = {"project_name": "Acme Orders"}
 

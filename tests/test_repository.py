@@ -2,8 +2,8 @@
 
 import pytest
 
-from tests.conftest import TEMPLATE_ROOT
-from tests.project import Project
+from tests.support.paths import TEMPLATE_ROOT
+from tests.support.project import Project
 
 REPOSITORY = Project(TEMPLATE_ROOT)
 

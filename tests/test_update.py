@@ -1,5 +1,5 @@
-"""`copier update` keeps users' work: from the previous release to this working tree, across a
-conflicting edit, without changes, and when an answer changes."""
+"""`copier update` from every release converges to a fresh render and keeps users' work; a
+conflicting edit is shown, never lost; re-rendering any preset changes nothing."""
 
 import json
 import subprocess
@@ -9,12 +9,31 @@ from typing import Any
 
 import pytest
 import yaml
-from copier import VcsRef, run_update
+from copier import VcsRef, run_copy
 
-from tests.conftest import PostgresServer, python_for
-from tests.git import commit, git
-from tests.project import Project, start
-from tests.releases import Release, manual_steps, releases, upcoming_version, versioned_clone
+from tests.support.combinations import Combination, combination_set
+from tests.support.environments import Environments
+from tests.support.git import commit, git
+from tests.support.paths import COPIER_YML
+from tests.support.postgres import PostgresServer
+from tests.support.project import Project, start
+from tests.support.pythons import python_for
+from tests.support.releases import (
+    Release,
+    manual_steps,
+    releases,
+    upcoming_version,
+    versioned_clone,
+)
+from tests.support.updates import (
+    conflicts,
+    owned_paths,
+    passes_its_checks,
+    recorded_answers,
+    recorded_commit,
+    target_ref,
+    update,
+)
 
 ANSWERS = {"project_name": "Update Check"}
 
@@ -56,6 +75,10 @@ NEW_ENDPOINT_CONTRACT = {
 OWN_PARAGRAPH = "Owned by the payments team; page them before changing the schema."
 
 
+ADDED_RESOURCE = ("note", "body:text pinned:bool=false")
+OWNED: list[str] = yaml.safe_load(COPIER_YML.read_text())["_skip_if_exists"]
+
+
 @pytest.fixture(scope="module")
 def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return versioned_clone(tmp_path_factory.mktemp("update") / "template")
@@ -69,57 +92,54 @@ def earlier_releases() -> list[Release]:
     return earlier
 
 
-# Projects are updated from the last two releases: most users are one or two behind.
+# The whole suite of an updated project with users' edits runs for the last two releases (most
+# users are one or two behind); convergence to a fresh render is checked from every release.
 UPDATE_SOURCES = earlier_releases()[:2]
-
-
-def target_ref() -> str:
-    return upcoming_version() or "HEAD"
+CONVERGING_PRESETS = ("default", "minimal")
 
 
 def create(template: Path, destination: Path, ref: str, **answers: Any) -> Project:
     return start(template, destination, ANSWERS | answers, ref)
 
 
-def update(project: Project, ref: str | VcsRef, **answers: Any) -> None:
-    run_update(
-        project.path,
-        data=answers,
-        vcs_ref=ref,
-        defaults=True,
-        overwrite=True,
-        unsafe=True,  # template migrations, when a release has them, need --trust
-        quiet=True,
+def comparable(project: Project) -> dict[Path, str]:
+    """The project's files, but the answers file's `_commit` line (the version differs)."""
+    files = project.text_files()
+    answers = Path(".copier-answers.yml")
+    files[answers] = "".join(
+        line for line in files[answers].splitlines(keepends=True) if not line.startswith("_commit:")
     )
+    return files
 
 
-def conflicts(project: Project) -> list[str]:
-    """Everything `copier update` may leave behind unresolved (it exits 0 even then)."""
-    found = [
-        f"{path}: conflict markers"
-        for path, text in project.text_files().items()
-        if any(line.startswith(("<<<<<<< ", ">>>>>>> ")) for line in text.splitlines())
-    ]
-    found += [f"{path}: rejected hunks" for path in project.path.rglob("*.rej")]
-    unmerged = git("diff", "--name-only", "--diff-filter=U", cwd=project.path)
-    found += [f"{path}: unmerged in git" for path in unmerged.splitlines()]
-    return found
+@pytest.mark.parametrize("preset", CONVERGING_PRESETS)
+@pytest.mark.parametrize("release", earlier_releases(), ids=lambda release: release.version)
+def test_update_from_a_release_converges_to_a_fresh_render(
+    template: Path, tmp_path: Path, release: Release, preset: str
+) -> None:
+    """Updating a project made from `release` gives what rendering this version with the same
+    answers gives, but for the files the project owns once made (`_skip_if_exists`: .env and
+    migrations), which the update leaves as they were."""
+    data = combination_set().named(preset).copier_data()
+    project = start(template, tmp_path / "project", data, release.version)
+    before = project.text_files()
 
+    update(project, target_ref())
 
-def recorded_commit(project: Project) -> str:
-    answers = yaml.safe_load((project.path / ".copier-answers.yml").read_text())
-    return str(answers["_commit"])
-
-
-def passes_its_checks(project: Project, postgres: PostgresServer) -> None:
-    project.uv_run("ruff", "check", ".")
-    project.uv_run("ruff", "format", "--check", ".")
-    project.uv_run("mypy")
-    database = postgres.create_database(f"update_{project.path.name}")
-    project.uv_run("pytest", "-q", "-p", "no:cacheprovider", env={"TEST_DATABASE_URL": database})
+    assert conflicts(project) == []
+    answers = {key: value for key, value in recorded_answers(project).items() if key[0] != "_"}
+    run_copy(str(template), tmp_path / "fresh", data=answers, vcs_ref=target_ref(), quiet=True)
+    updated, fresh = comparable(project), comparable(Project(tmp_path / "fresh"))
+    owned = owned_paths(project.path, OWNED) | owned_paths(tmp_path / "fresh", OWNED)
+    assert {path: updated.get(path) for path in owned} == {path: before.get(path) for path in owned}
+    compared = (set(updated) | set(fresh)) - owned
+    assert sorted(str(path) for path in compared if updated.get(path) != fresh.get(path)) == []
 
 
 def make_typical_user_edits(project: Project) -> None:
+    """An own module with its test (and API contract, where projects record them), a README
+    section, a setting in .env, a deleted optional file, and a resource added with the release's
+    own command when it has one."""
     path = project.path
     (path / "app/api/v1/routes/stats.py").write_text(NEW_ENDPOINT)
     (path / "tests/api/test_stats.py").write_text(NEW_ENDPOINT_TEST)
@@ -132,15 +152,27 @@ def make_typical_user_edits(project: Project) -> None:
     (path / "README.md").write_text("".join(readme))
     (path / "compose.yaml").unlink()
     commit(path, "Our own changes")
+    if (path / "tools/add_resource.py").is_file():
+        name, fields = ADDED_RESOURCE
+        project.uv_run("python", "-m", "tools.add_resource", name, "--fields", fields)
+        commit(path, f"Add the {name} resource")
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("previous", UPDATE_SOURCES, ids=lambda release: release.version)
 def test_update_from_an_earlier_release_keeps_user_work(
-    template: Path, tmp_path: Path, postgres: PostgresServer, previous: Release
+    template: Path,
+    tmp_path: Path,
+    postgres: PostgresServer,
+    environments: Environments,
+    previous: Release,
 ) -> None:
     project = create(template, tmp_path / "project", previous.version)
+    project = environments.sync(project, python_for("3.13"))
     make_typical_user_edits(project)
+    kept = {
+        path: project.text_files()[path] for path in project.text_files() if "note" in str(path)
+    }
     env_before = (project.path / ".env").read_text()
 
     update(project, target_ref())
@@ -152,10 +184,11 @@ def test_update_from_an_earlier_release_keeps_user_work(
     assert OWN_PARAGRAPH in (project.path / "README.md").read_text()
     assert (project.path / ".env").read_text() == env_before
     assert not (project.path / "compose.yaml").exists()
-    project.sync(python_for("3.13"))
+    assert {path: project.text_files().get(path) for path in kept} == kept
+    project = environments.sync(project, python_for("3.13"))
     for step in manual_steps(after=previous.version, up_to=upcoming_version()):
         project.run("sh", "-c", step)
-    passes_its_checks(project, postgres)
+    passes_its_checks(project, postgres, f"update_from_{previous.version.replace('.', '_')}")
 
 
 def test_a_conflicting_edit_is_shown_inline_never_overwritten(tmp_path: Path) -> None:
@@ -185,70 +218,23 @@ def test_a_conflicting_edit_is_shown_inline_never_overwritten(tmp_path: Path) ->
     assert git("diff", "--name-only", "--diff-filter=U", cwd=project.path) == "README.md"
 
 
-def test_re_rendering_with_the_same_answers_changes_nothing(template: Path, tmp_path: Path) -> None:
-    project = create(template, tmp_path / "project", target_ref())
+@pytest.mark.parametrize(
+    "preset", combination_set().presets, ids=lambda combination: combination.name
+)
+def test_re_rendering_a_preset_with_the_same_answers_changes_nothing(
+    template: Path, tmp_path: Path, preset: Combination
+) -> None:
+    project = start(template, tmp_path / "project", preset.copier_data(), target_ref())
     update(project, VcsRef.CURRENT)
     assert git("status", "--porcelain", "--untracked-files=all", cwd=project.path) == ""
 
 
-@pytest.mark.slow
-def test_changing_answers_adds_and_removes_their_files(
-    template: Path, tmp_path: Path, postgres: PostgresServer
-) -> None:
+def test_changing_the_python_version_on_update(template: Path, tmp_path: Path) -> None:
     project = create(template, tmp_path / "project", target_ref())
-    update(project, VcsRef.CURRENT, use_docker=False, github_actions=False, python_version="3.12")
-
+    update(project, VcsRef.CURRENT, python_version="3.12")
     assert conflicts(project) == []
-    for path in ("Dockerfile", "compose.yaml", ".dockerignore", ".github"):
-        assert not (project.path / path).exists(), path
     assert (project.path / ".python-version").read_text() == "3.12\n"
-    project.sync(python_for("3.12"))
-    passes_its_checks(project, postgres)
-
-    commit(project.path, "Without Docker and GitHub Actions")
-    update(project, VcsRef.CURRENT, use_docker=True)
-    assert (project.path / "Dockerfile").is_file()
-
-
-def psql(postgres: PostgresServer, database_url: str, statement: str) -> str:
-    """Run `statement` on the database at `database_url`; its rows, unaligned."""
-    command = [str(postgres.psql), database_url.replace("+asyncpg", ""), "-At", "-c", statement]
-    result = subprocess.run(command, check=False, capture_output=True, text=True)
-    assert result.returncode == 0, result.stderr
-    return result.stdout.strip()
-
-
-@pytest.mark.slow
-def test_turning_observability_on_keeps_the_data_and_passes_every_check(
-    template: Path, tmp_path: Path, postgres: PostgresServer
-) -> None:
-    previous = UPDATE_SOURCES[0]
-    project = create(template, tmp_path / "project", previous.version)
-    project.sync(python_for("3.13"))
-    database = postgres.create_database("update_observability")
-    project.uv_run("alembic", "upgrade", "head", env={"DATABASE_URL": database})
-    psql(postgres, database, "INSERT INTO tasks (title, done, version) VALUES ('kept', true, 1)")
-    commit(project.path, "Lock the dependencies")  # uv sync wrote uv.lock
-
-    update(project, target_ref(), observability=["otel", "prometheus"])
-
-    assert conflicts(project) == []
-    answers = yaml.safe_load((project.path / ".copier-answers.yml").read_text())
-    assert answers["observability"] == ["otel", "prometheus"]
-    for path in ("app/core/telemetry.py", "app/api/metrics.py", "tests/observability"):
-        assert (project.path / path).exists(), path
-    project.sync(python_for("3.13"))
-    for step in manual_steps(after=previous.version, up_to=upcoming_version()):
-        project.run("sh", "-c", step)
-    project.uv_run("alembic", "upgrade", "head", env={"DATABASE_URL": database})
-    assert psql(postgres, database, "SELECT title FROM tasks") == "kept"
-    passes_its_checks(project, postgres)
-
-    commit(project.path, "With observability")
-    update(project, VcsRef.CURRENT, observability=[])
-    assert not (project.path / "app/core/telemetry.py").exists()
-    assert not (project.path / "tests/observability").exists()
-    assert "opentelemetry" not in (project.path / "pyproject.toml").read_text()
+    assert 'requires-python = ">=3.12"' in (project.path / "pyproject.toml").read_text()
 
 
 def test_check_update_reports_the_newer_release(template: Path, tmp_path: Path) -> None:

@@ -2,22 +2,36 @@
 
 Programmatic callers (the test suite, pytest-alembic) may pass `config.attributes["connection"]`:
 an open synchronous connection, or an async engine to run on. Otherwise the URL comes from
-`config.attributes["database_url"]`, else from the DATABASE_URL setting.
+`config.attributes["database_url"]`, else from the settings: DATABASE_DIRECT_URL, defaulting to
+DATABASE_URL (migrations need a session on PostgreSQL itself, never PgBouncer's transaction pool).
+
+Online runs take the migration lock first (app/db/migration_lock.py), so replicas that all run
+`alembic upgrade head` at once migrate one after the other.
 """
 
 import asyncio
 from logging.config import fileConfig
+from typing import Any
 
+import sqlalchemy as sa
 from alembic import context
-from sqlalchemy import Connection, pool
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import Column, Connection, pool
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.types import TypeEngine
 
 import app.models  # noqa: F401  (registers every table on the metadata)
-from app.core.config import get_settings
+from app.core.config import Settings, get_settings
+from app.db import migration_lock
 from app.db.base import Base
 
 config = context.config
 target_metadata = Base.metadata
+
+# Fail fast instead of queueing behind long transactions while holding locks; a statement that
+# runs longer than STATEMENT_TIMEOUT belongs in a batched backfill, not in a schema migration.
+LOCK_TIMEOUT = "10s"
+STATEMENT_TIMEOUT = "15min"
 
 if config.config_file_name is not None and config.attributes.get("configure_logger", True):
     fileConfig(config.config_file_name, disable_existing_loggers=False)
@@ -25,15 +39,52 @@ if config.config_file_name is not None and config.attributes.get("configure_logg
 
 def database_url() -> str:
     url = config.attributes.get("database_url")
-    return url if isinstance(url, str) else get_settings().database_url.get_secret_value()
+    return url if isinstance(url, str) else get_settings().direct_database_url()
+
+
+def lock_wait_seconds() -> float:
+    """MIGRATION_LOCK_TIMEOUT_SECONDS; programmatic callers, which need no settings, may pass
+    `config.attributes["migration_lock_timeout_seconds"]` or get the setting's default."""
+    if "connection" not in config.attributes:
+        return get_settings().migration_lock_timeout_seconds
+    default = Settings.model_fields["migration_lock_timeout_seconds"].default
+    return float(config.attributes.get("migration_lock_timeout_seconds", default))
+
+
+def set_timeouts() -> None:
+    """The same limits online and in the offline SQL (`alembic upgrade head --sql`)."""
+    context.execute(f"SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'")
+    context.execute(f"SET LOCAL statement_timeout = '{STATEMENT_TIMEOUT}'")
+
+
+def compare_type(
+    migration: MigrationContext,
+    inspected_column: Column[Any],
+    metadata_column: Column[Any],
+    inspected_type: TypeEngine[Any],
+    metadata_type: TypeEngine[Any],
+) -> bool | None:
+    """Accept the column types tables created before template 0.3.0 have (VARCHAR(n) for a
+    str(n) field, now TEXT with a length CHECK; INTEGER for `version`, now BIGINT), so existing
+    tables need no migration; anything else is compared as usual (None)."""
+    if isinstance(inspected_type, sa.VARCHAR) and isinstance(metadata_type, sa.Text):
+        return False
+    if metadata_column.name == "version" and isinstance(inspected_type, sa.INTEGER):
+        return not isinstance(metadata_type, sa.BigInteger)
+    return None
 
 
 def run_migrations(connection: Connection) -> None:
-    context.configure(connection=connection, target_metadata=target_metadata)
+    migration_lock.acquire(connection, lock_wait_seconds())
+    context.configure(
+        connection=connection, target_metadata=target_metadata, compare_type=compare_type
+    )
     with context.begin_transaction():
-        # Fail fast instead of queueing behind long transactions while holding locks.
-        connection.exec_driver_sql("SET LOCAL lock_timeout = '10s'")
+        set_timeouts()
         context.run_migrations()
+    # On failure the lock goes with the session: the connection is closed or rolled back by
+    # its owner, and a failed transaction could not run the unlock anyway.
+    migration_lock.release(connection)
 
 
 async def run_migrations_on(engine: AsyncEngine) -> None:
@@ -45,6 +96,7 @@ async def run_migrations_on(engine: AsyncEngine) -> None:
 if context.is_offline_mode():
     context.configure(url=database_url(), target_metadata=target_metadata, literal_binds=True)
     with context.begin_transaction():
+        set_timeouts()
         context.run_migrations()
 elif isinstance(connectable := config.attributes.get("connection"), Connection):
     run_migrations(connectable)

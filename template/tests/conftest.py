@@ -7,18 +7,18 @@ savepoints, so application code may commit while the test still sees nothing of 
 import asyncio
 import os
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from typing import Any
 
 import pytest
 from fastapi import FastAPI
-from httpx import ASGITransport, AsyncClient
+from httpx import AsyncClient
 from pydantic import SecretStr
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 
 from app.core.config import Settings
-from app.db.session import Database, create_engine
+from app.db.session import create_engine
 from app.main import create_app
+from tests.clients import client_for, in_test_transaction
 from tests.database import DatabaseServer
 from tools.local_postgres import PostgresUnavailableError
 
@@ -99,15 +99,6 @@ async def connection(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
             await transaction.rollback()
 
 
-def in_test_transaction(connection: AsyncConnection) -> Database:
-    """A database whose sessions join `connection`'s transaction: their commits release
-    savepoints, and the test's rollback undoes everything."""
-    sessionmaker = async_sessionmaker(
-        bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False
-    )
-    return Database(connection.engine, sessionmaker)
-
-
 @pytest.fixture
 async def session(connection: AsyncConnection) -> AsyncIterator[AsyncSession]:
     async with in_test_transaction(connection).session() as session:
@@ -117,18 +108,6 @@ async def session(connection: AsyncConnection) -> AsyncIterator[AsyncSession]:
 @pytest.fixture(scope="session")
 def app(settings: Settings) -> FastAPI:
     return create_app(settings)
-
-
-def http_client(app: FastAPI) -> AsyncClient:
-    """A client calling `app` in-process; server errors come back as 500s, not exceptions."""
-    transport = ASGITransport(app=app, raise_app_exceptions=False)
-    return AsyncClient(transport=transport, base_url="http://test")
-
-
-async def client_for(app: FastAPI, connection: AsyncConnection) -> AsyncClient:
-    """An HTTP client for `app` whose requests each get a session joined to `connection`."""
-    app.state.database = in_test_transaction(connection)
-    return http_client(app)
 
 
 @pytest.fixture
@@ -147,10 +126,3 @@ async def live_settings(
     url = await database_server.create_database(name, template=database_server.template_name)
     yield settings.model_copy(update={"database_url": SecretStr(url)})
     await database_server.drop_database(name)
-
-
-@asynccontextmanager
-async def running(app: FastAPI) -> AsyncIterator[AsyncClient]:
-    """`app` with its lifespan started (its own engine and pool), and a client for it."""
-    async with app.router.lifespan_context(app), http_client(app) as client:
-        yield client

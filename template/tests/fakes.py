@@ -1,26 +1,35 @@
 """In-memory stand-ins for the database layer, for service unit tests."""
 
 from datetime import UTC, datetime
-from typing import Any
 
 from app.db.base import Entity
-from app.repos.base import Listing, Repository
-from app.schemas.pagination import ListParams
+from app.repos.base import Repository
+from app.schemas.base import Record
+from app.schemas.pagination import Listing, ListParams
 
 
-class InMemoryRepository[ModelT: Entity, ParamsT: ListParams](Repository[ModelT, ParamsT]):
-    """Keeps rows in a dict and counts commits; paging is by id only."""
+class InMemoryRepository[ModelT: Entity, ReadT: Record, ParamsT: ListParams](
+    Repository[ModelT, ReadT, ParamsT]
+):
+    """Keeps entities in a dict and counts commits; paging is by id only."""
 
-    def __init__(self, model: type[ModelT]) -> None:
+    def __init__(self, model: type[ModelT], read_model: type[ReadT]) -> None:
         self.model = model
+        self.read_model = read_model
         self.rows: dict[int, ModelT] = {}
         self.commits = 0
 
-    async def get(self, id_: int) -> ModelT | None:
-        return self.rows.get(id_)
+    async def read(self, id_: int) -> ReadT | None:
+        entity = self.rows.get(id_)
+        return None if entity is None else self.record_of(entity)
 
-    async def find(self, id_: int) -> Any:
-        return self.rows.get(id_)  # the object stands in for the row of its columns
+    async def read_page(self, params: ParamsT) -> Listing[ReadT]:
+        entities = sorted(self.rows.values(), key=lambda entity: entity.id)[: params.limit]
+        items = [self.record_of(entity) for entity in entities]
+        return Listing(items, total=None, limit=params.limit, offset=None, next_cursor=None)
+
+    async def load_entity(self, id_: int) -> ModelT | None:
+        return self.rows.get(id_)
 
     async def add(self, entity: ModelT) -> ModelT:
         now = datetime.now(UTC)
@@ -37,7 +46,3 @@ class InMemoryRepository[ModelT: Entity, ParamsT: ListParams](Repository[ModelT,
 
     async def commit(self) -> None:
         self.commits += 1
-
-    async def page(self, params: ParamsT) -> Listing[Any]:
-        items: list[Any] = sorted(self.rows.values(), key=lambda row: row.id)[: params.limit]
-        return Listing(items, total=None, limit=params.limit, offset=None, next_cursor=None)

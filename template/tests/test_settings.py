@@ -49,12 +49,12 @@ def test_production_refuses_an_insecure_database_url(url: str, message: str) -> 
 
 
 def test_production_accepts_a_secure_database_url() -> None:
-    assert settings(environment="production", database_url=SAFE).json_logs
+    assert settings(environment="production", database_url=SAFE).log_json
 
 
 def test_development_may_use_any_asyncpg_url() -> None:
     configured = settings(database_url="postgresql+asyncpg://postgres@localhost/dev")
-    assert not configured.json_logs
+    assert not configured.log_json
 
 
 def test_pgbouncer_mode_disables_prepared_statement_caches() -> None:

@@ -1,13 +1,26 @@
-"""Dependencies shared by the routes, as `Annotated` aliases to put in route signatures."""
+"""Dependencies shared by the routes.
+
+The one way a route gets a service: `Annotated[TaskService, service_dependency(TaskService)]`. The
+dependency opens the request's session, builds the service with `from_session` (the same
+constructor jobs and scripts use) and closes the session before the response is sent. Services
+commit explicitly; nothing is committed after `yield`.
+"""
 
 from collections.abc import AsyncIterator
-from typing import Annotated
+from typing import Annotated, Protocol, Self
 
-from fastapi import Depends, HTTPException, Request, status
+from fastapi import Depends, HTTPException, Request, params, status
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.config import Settings
 from app.db.session import Database
+
+
+class SessionService(Protocol):
+    """Anything built from a session: `ResourceService` subclasses, `HealthService`, ..."""
+
+    @classmethod
+    def from_session(cls, session: AsyncSession) -> Self: ...
 
 
 async def app_settings(request: Request) -> Settings:
@@ -16,24 +29,33 @@ async def app_settings(request: Request) -> Settings:
     return settings
 
 
-def database(request: Request) -> Database:
+def get_database(request: Request) -> Database:
     """The app's database, connected by the lifespan (or put in place by the tests)."""
-    connected: Database = request.app.state.database
-    return connected
+    database: Database = request.app.state.database
+    return database
 
 
-async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
-    """One session per request, closed before the response is sent; services commit explicitly.
+def service_dependency[ServiceT: SessionService](service_class: type[ServiceT]) -> params.Depends:
+    """`Depends` on `service_class` built on a session of the request's own.
 
-    Routes that use a service open theirs in the service's own dependency, which saves FastAPI
-    a level of dependency resolution per request.
+    One dependency, not a service dependency on a session dependency: each level of dependency
+    resolution costs CPU on every request (docs/performance.md). When a service has owners, this
+    is where the request's principal is read and passed to `from_session`.
     """
-    async with database(request).session() as session:
-        yield session
+
+    async def provide(request: Request) -> AsyncIterator[ServiceT]:
+        async with get_database(request).session() as session:
+            yield service_class.from_session(session)
+
+    provide.__name__ = f"provide_{service_class.__name__}"
+    return params.Depends(provide, scope="function")
 
 
 async def require_json_body(request: Request) -> None:
-    """Refuse (415) a request body that is not JSON, rather than failing to validate it."""
+    """Refuse (415) a request body that is not JSON, rather than failing to validate it.
+
+    For routes with a request body: `dependencies=[Depends(require_json_body)]`.
+    """
     if not await request.body():  # FastAPI has read and cached the body already
         return
     media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
@@ -45,6 +67,3 @@ async def require_json_body(request: Request) -> None:
 
 
 SettingsDep = Annotated[Settings, Depends(app_settings)]
-# For routes with a request body: `dependencies=[JSON_BODY]`.
-JSON_BODY = Depends(require_json_body)
-SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]

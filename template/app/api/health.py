@@ -1,13 +1,13 @@
 """Probes for orchestrators: liveness never touches the database, readiness always does."""
 
-from typing import Literal
+from typing import Annotated, Literal
 
 from fastapi import APIRouter
 from pydantic import BaseModel
-from sqlalchemy import text
 
-from app.api.deps import SessionDep
+from app.api.deps import service_dependency
 from app.api.problems import problem_responses
+from app.services.health import HealthService
 
 router = APIRouter(prefix="/health", tags=["health"])
 
@@ -23,7 +23,7 @@ async def live() -> Health:
 
 
 @router.get("/ready", response_model=Health, responses=problem_responses(503))
-async def ready(session: SessionDep) -> Health:
+async def ready(health: Annotated[HealthService, service_dependency(HealthService)]) -> Health:
     """The database answers a query; 503 otherwise."""
-    await session.execute(text("SELECT 1"))
+    await health.check_database()
     return Health()

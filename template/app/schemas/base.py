@@ -103,3 +103,10 @@ class OutputModel(BaseModel):
     """A response body, read from ORM objects."""
 
     model_config = ConfigDict(from_attributes=True)
+
+
+class Record(OutputModel):
+    """A resource as reads return it (its `Read` schema): repositories validate it straight from
+    the selected columns, services and routes pass it on, FastAPI serializes it."""
+
+    id: int

@@ -6,19 +6,17 @@ Two ways to page through a list:
   and no total is counted;
 - offset mode (`offset=N`): jump to a position; the page carries `total`, which costs a COUNT.
 
-A cursor is an opaque token holding the sort key and the last row's values, so the next page
-starts right after it (keyset pagination).
+A cursor (`app.core.cursor`) is an opaque token holding the sort order and the last item's sort
+values, so the next page starts right after it (keyset pagination).
 """
 
-import base64
-import binascii
-import json
-from functools import cache
-from typing import Annotated, Any, ClassVar
+from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationInfo, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+from pydantic.fields import FieldInfo
 from pydantic.json_schema import SkipJsonSchema
-from pydantic_core import to_jsonable_python
+
+from app.core.cursor import decode_cursor
 
 DEFAULT_LIMIT, MAX_LIMIT = 20, 100
 MAX_OFFSET = 1_000_000  # deeper pages cost a scan of every skipped row: use cursor mode
@@ -29,7 +27,9 @@ class ListParams(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    # Sortable field -> its Python type; `sort` takes each name, or "-name" for descending order.
+    # The one list of sortable fields: name -> Python type. `sort` accepts each name, or "-name"
+    # for descending order (a Literal made from this list when a subclass is defined, so that the
+    # OpenAPI schema lists the choices), and the tests read it too.
     sort_fields: ClassVar[dict[str, type]] = {"id": int}
 
     limit: int = Field(default=DEFAULT_LIMIT, ge=1, le=MAX_LIMIT, description="Page size.")
@@ -41,6 +41,17 @@ class ListParams(BaseModel):
     cursor: Annotated[str, Field(min_length=1, max_length=1000)] | SkipJsonSchema[None] = Field(
         default=None, description="Cursor mode: the `next_cursor` of the previous page."
     )
+
+    @classmethod
+    def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
+        """Restrict `sort` to the subclass's `sort_fields`, in both orders."""
+        super().__pydantic_init_subclass__(**kwargs)
+        orders = tuple(order for name in cls.sort_fields for order in (name, f"-{name}"))
+        sort = cls.__pydantic_fields__["sort"]
+        cls.__pydantic_fields__["sort"] = FieldInfo.merge_field_infos(
+            sort, annotation=Literal[orders]
+        )
+        cls.model_rebuild(force=True)
 
     @property
     def sort_field(self) -> str:
@@ -68,13 +79,10 @@ class ListParams(BaseModel):
         decode_cursor(cursor, sort, cls.sort_fields[sort.removeprefix("-")])
         return cursor
 
-    def cursor_after(self, item: Any) -> str:
-        """The cursor of the page that starts after `item`."""
-        values = [getattr(item, self.sort_field)] + ([item.id] if self.sort_field != "id" else [])
-        return encode_cursor(self.sort, values)
-
 
 class Page[ItemT](BaseModel):
+    """A page of a list, as the API returns it."""
+
     model_config = ConfigDict(from_attributes=True)
 
     items: list[ItemT]
@@ -86,31 +94,23 @@ class Page[ItemT](BaseModel):
     )
 
 
-def encode_cursor(sort: str, values: list[Any]) -> str:
-    payload = json.dumps([sort, *to_jsonable_python(values)], separators=(",", ":"))
-    return base64.urlsafe_b64encode(payload.encode()).decode().rstrip("=")
+class Listing[ItemT]:
+    """A page as repositories and services return it; FastAPI validates it into the route's
+    `Page[...]` response model (the generic repository cannot name that concrete class)."""
 
+    __slots__ = ("items", "limit", "next_cursor", "offset", "total")
 
-def decode_cursor(cursor: str, sort: str, value_type: type) -> tuple[Any, ...]:
-    """The values in `cursor`; ValueError if it is malformed or made for another sort order."""
-    try:
-        payload = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-    except (binascii.Error, UnicodeDecodeError, json.JSONDecodeError):
-        raise ValueError("cursor is malformed") from None
-    if not isinstance(payload, list) or not payload or payload[0] != sort:
-        raise ValueError("cursor does not belong to this sort order; start again without a cursor")
-    types = [value_type] if sort.removeprefix("-") == "id" else [value_type, int]
-    if len(payload) != len(types) + 1:
-        raise ValueError("cursor is malformed")
-    try:
-        return tuple(
-            _adapter(kind).validate_python(value)
-            for kind, value in zip(types, payload[1:], strict=True)
-        )
-    except ValueError:
-        raise ValueError("cursor is malformed") from None
-
-
-@cache
-def _adapter(kind: type) -> TypeAdapter[Any]:
-    return TypeAdapter(kind)
+    def __init__(
+        self,
+        items: list[ItemT],
+        *,
+        total: int | None,
+        limit: int,
+        offset: int | None,
+        next_cursor: str | None,
+    ) -> None:
+        self.items = items
+        self.total = total
+        self.limit = limit
+        self.offset = offset
+        self.next_cursor = next_cursor

@@ -4,56 +4,74 @@ Each change is committed before the method returns, so a failed commit reaches t
 an error (never after a 2xx response has gone out).
 """
 
-from typing import Any
+from typing import Self
 
 from pydantic import BaseModel
-from sqlalchemy import Row
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.errors import NotFoundError, VersionMismatchError
 from app.db.base import Entity
-from app.repos.base import Listing, Repository
-from app.schemas.pagination import ListParams
+from app.repos.base import Repository
+from app.schemas.base import Record
+from app.schemas.pagination import Listing, ListParams
 
 
-class ResourceService[ModelT: Entity, CreateT: BaseModel, UpdateT: BaseModel, ParamsT: ListParams]:
+class ResourceService[
+    ModelT: Entity,
+    ReadT: Record,
+    CreateT: BaseModel,
+    UpdateT: BaseModel,
+    ParamsT: ListParams,
+]:
+    """Each resource's service names its repository class and its name in messages."""
+
     name = "Resource"
+    repository_class: type[Repository[ModelT, ReadT, ParamsT]]
 
-    def __init__(self, repository: Repository[ModelT, ParamsT]) -> None:
+    def __init__(self, repository: Repository[ModelT, ReadT, ParamsT]) -> None:
         self.repository = repository
 
-    async def create(self, data: CreateT) -> ModelT:
+    @classmethod
+    def from_session(cls, session: AsyncSession) -> Self:
+        """The service on `session`: how routes (`app.api.deps.service`), jobs and scripts
+        build it. The caller owns the session and closes it."""
+        return cls(cls.repository_class.from_session(session))
+
+    async def create(self, data: CreateT) -> ReadT:
         entity = await self.repository.add(self.repository.model(**data.model_dump()))
         await self.repository.commit()
-        return entity
+        return self.repository.record_of(entity)
 
-    async def read(self, id_: int) -> Row[Any]:
-        """The resource's columns, to show."""
-        row = await self.repository.find(id_)
-        if row is None:
+    async def read(self, id_: int) -> ReadT:
+        """The resource's record, to show."""
+        record = await self.repository.read(id_)
+        if record is None:
             raise self._not_found(id_)
-        return row
+        return record
 
-    async def list(self, params: ParamsT) -> Listing[Row[Any]]:
-        return await self.repository.page(params)
+    async def list(self, params: ParamsT) -> Listing[ReadT]:
+        """One page of records."""
+        return await self.repository.read_page(params)
 
-    async def get(self, id_: int) -> ModelT:
+    async def load_entity(self, id_: int) -> ModelT:
         """The resource's ORM object, to change."""
-        entity = await self.repository.get(id_)
+        entity = await self.repository.load_entity(id_)
         if entity is None:
             raise self._not_found(id_)
         return entity
 
-    async def update(self, id_: int, data: UpdateT, expected_version: int | None = None) -> ModelT:
+    async def update(self, id_: int, data: UpdateT, expected_version: int | None = None) -> ReadT:
         """Change the fields present in `data`; `expected_version` guards against lost updates."""
-        entity = await self.get(id_)
+        entity = await self.load_entity(id_)
         self._check_version(entity, expected_version)
         for field, value in data.model_dump().items():
             setattr(entity, field, value)
         await self.repository.commit()
-        return entity
+        return self.repository.record_of(entity)
 
     async def delete(self, id_: int, expected_version: int | None = None) -> None:
-        entity = await self.get(id_)
+        """Delete the resource; `expected_version` guards against deleting a changed one."""
+        entity = await self.load_entity(id_)
         self._check_version(entity, expected_version)
         await self.repository.delete(entity)
         await self.repository.commit()

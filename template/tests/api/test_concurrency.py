@@ -6,7 +6,7 @@ import pytest
 
 from app.core.config import Settings
 from app.main import create_app
-from tests.conftest import running
+from tests.clients import running
 from tests.factories import ResourceFactory, all_factories
 
 

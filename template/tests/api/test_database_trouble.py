@@ -3,20 +3,36 @@ a hang, and recovers by itself."""
 
 import asyncio
 from collections.abc import AsyncIterator
+from typing import Annotated, Self
 
 import pytest
 from pydantic import SecretStr
 from sqlalchemy import make_url, text
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.api.deps import SessionDep
+from app.api.deps import service_dependency
 from app.core.config import Settings
 from app.main import create_app
 from tests.assertions import assert_problem
-from tests.conftest import running
+from tests.clients import running
 from tests.factories import all_factories
 from tests.tcp_proxy import TcpProxy
 
 PATH = all_factories()[0].path
+
+
+class SessionHolder:
+    """A service of the tests' own, for routes that run SQL of their choosing."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    @classmethod
+    def from_session(cls, session: AsyncSession) -> Self:
+        return cls(session)
+
+
+SessionDep = Annotated[SessionHolder, service_dependency(SessionHolder)]
 
 
 @pytest.fixture
@@ -60,8 +76,8 @@ async def test_a_statement_timeout_gives_504(live_settings: Settings) -> None:
     app = create_app(live_settings.model_copy(update={"db_statement_timeout_ms": 100}))
 
     @app.get("/slow")
-    async def slow(session: SessionDep) -> None:
-        await session.execute(text("SELECT pg_sleep(2)"))
+    async def slow(holder: SessionDep) -> None:
+        await holder.session.execute(text("SELECT pg_sleep(2)"))
 
     async with running(app) as client:
         problem = assert_problem(await client.get("/slow"), 504)
@@ -77,8 +93,8 @@ async def test_an_exhausted_pool_gives_503_after_a_bounded_wait(live_settings: S
     holding, release = asyncio.Event(), asyncio.Event()
 
     @app.get("/hold")
-    async def hold(session: SessionDep) -> None:
-        await session.execute(text("SELECT 1"))  # checks out the pool's only connection
+    async def hold(holder: SessionDep) -> None:
+        await holder.session.execute(text("SELECT 1"))  # checks out the pool's only connection
         holding.set()
         await release.wait()
 

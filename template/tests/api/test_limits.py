@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.main import create_app
 from tests.assertions import assert_problem
-from tests.conftest import client_for
+from tests.clients import client_for
 from tests.factories import all_factories
 
 PATH = all_factories()[0].path

@@ -6,7 +6,7 @@ from pydantic import SecretStr
 from app.core.config import Settings
 from app.main import create_app
 from tests.assertions import assert_problem
-from tests.conftest import http_client
+from tests.clients import http_client
 from tests.factories import all_factories
 
 

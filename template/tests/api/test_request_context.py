@@ -12,7 +12,7 @@ from pydantic import SecretStr
 from app.core.config import Settings
 from app.core.logging import configure_logging
 from app.main import create_app
-from tests.conftest import http_client
+from tests.clients import http_client
 
 
 @pytest.fixture

@@ -1,5 +1,6 @@
 """The behaviour every resource shares, checked for each resource in tests/factories."""
 
+from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -11,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from app.main import create_app
 from app.schemas.base import MAX_SAFE_INTEGER
 from tests.assertions import assert_problem
-from tests.conftest import client_for
+from tests.clients import client_for
 from tests.factories import ResourceFactory, all_factories
 
 pytestmark = pytest.mark.parametrize("factory", all_factories(), ids=lambda factory: factory.name)
@@ -266,7 +267,9 @@ class TestDelete:
 
 class TestRequiredIfMatch:
     @pytest.fixture
-    async def strict_client(self, app: FastAPI, connection: AsyncConnection) -> Any:
+    async def strict_client(
+        self, app: FastAPI, connection: AsyncConnection
+    ) -> AsyncIterator[AsyncClient]:
         strict_app = create_app(app.state.settings.model_copy(update={"require_if_match": True}))
         async with await client_for(strict_app, connection) as client:
             yield client

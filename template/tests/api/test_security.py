@@ -10,7 +10,7 @@ from sqlalchemy import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.main import create_app
-from tests.conftest import client_for
+from tests.clients import client_for
 
 ORIGIN = "https://app.example.com"
 

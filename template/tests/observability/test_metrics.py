@@ -14,7 +14,7 @@ from sqlalchemy import text
 
 from app.core.config import Settings
 from app.main import create_app
-from tests.conftest import running
+from tests.clients import running
 from tests.factories import all_factories
 from tests.observability.service import free_port, served
 

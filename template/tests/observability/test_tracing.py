@@ -20,7 +20,7 @@ from app.core import telemetry
 from app.core.config import Settings
 from app.core.logging import configure_logging
 from app.main import create_app
-from tests.conftest import running
+from tests.clients import running
 from tests.factories import all_factories
 
 FACTORY = all_factories()[0]

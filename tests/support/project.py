@@ -8,7 +8,7 @@ from typing import Any
 
 from copier import run_copy
 
-from tests.git import commit, git
+from tests.support.git import commit, git
 
 # A developer's environment in the project: no virtualenv of ours leaking in, no database chosen
 # for it (tests pass TEST_DATABASE_URL or DATABASE_URL explicitly), no Python downloads.
@@ -18,17 +18,28 @@ ISOLATED_ENV = {key: value for key, value in os.environ.items() if key not in LE
     "NO_COLOR": "1",
 }
 
+# What running the tools leaves in a project (git ignores them).
+TOOL_CACHES = {".mypy_cache", ".ruff_cache", ".pytest_cache", ".hypothesis"}
+
 
 @dataclass(frozen=True)
 class Project:
     path: Path
+    environment: Path | None = None  # a shared uv environment (tests/support/environments.py)
+
+    @property
+    def environ(self) -> dict[str, str]:
+        """The environment variables of commands run in the project."""
+        if self.environment is None:
+            return ISOLATED_ENV
+        return ISOLATED_ENV | {"UV_PROJECT_ENVIRONMENT": str(self.environment)}
 
     def run(self, *command: str, env: dict[str, str] | None = None) -> str:
         """Run `command` in the project; fail the test with its output when it fails."""
         result = subprocess.run(
             command,
             cwd=self.path,
-            env=ISOLATED_ENV | (env or {}),
+            env=self.environ | (env or {}),
             capture_output=True,
             text=True,
             check=False,
@@ -45,7 +56,7 @@ class Project:
 
     def text_files(self) -> dict[Path, str]:
         """Every text file but tool caches and the virtualenv, by path relative to the project."""
-        skipped = {".venv", ".git", ".mypy_cache", ".ruff_cache", ".pytest_cache", "__pycache__"}
+        skipped = {".venv", ".git", "__pycache__", ".postgres"} | TOOL_CACHES
         files = {}
         for path in sorted(self.path.rglob("*")):
             relative = path.relative_to(self.path)

@@ -12,8 +12,8 @@ from pathlib import Path
 
 from packaging.version import Version
 
-from tests.conftest import TEMPLATE_ROOT
-from tests.git import commit, git
+from tests.support.git import commit, git
+from tests.support.paths import TEMPLATE_ROOT
 
 RELEASED = re.compile(r"^## (\d+\.\d+\.\d+) - \d{4}-\d{2}-\d{2}$", re.MULTILINE)
 UPCOMING = re.compile(r"^## (\d+\.\d+\.\d+) - unreleased$", re.MULTILINE)

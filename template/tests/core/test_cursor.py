@@ -1,0 +1,37 @@
+"""The page cursor's format: what goes in comes back out, and anything else is refused."""
+
+from datetime import UTC, datetime
+
+import pytest
+
+from app.core.cursor import decode_cursor, encode_cursor
+
+
+def test_a_cursor_round_trips_its_sort_values() -> None:
+    when = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
+    assert decode_cursor(encode_cursor("-created_at", [when, 7]), "-created_at", datetime) == (
+        when,
+        7,
+    )
+    assert decode_cursor(encode_cursor("id", [42]), "id", int) == (42,)
+
+
+def test_a_cursor_is_url_safe_text() -> None:
+    cursor = encode_cursor("title", ["a/b+c?d=e", 1])
+    assert cursor.isascii()
+    assert not set(cursor) & set("/+=?&")
+
+
+@pytest.mark.parametrize(
+    ("cursor", "message"),
+    [
+        ("not base64!", "malformed"),
+        (encode_cursor("id", []), "malformed"),
+        (encode_cursor("id", [1, 2]), "malformed"),
+        (encode_cursor("id", ["one"]), "malformed"),
+        (encode_cursor("-id", [1]), "does not belong to this sort order"),
+    ],
+)
+def test_a_cursor_that_does_not_fit_is_refused(cursor: str, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        decode_cursor(cursor, "id", int)

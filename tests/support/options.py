@@ -1,0 +1,45 @@
+"""What each option adds to a project: the files that exist only when it is on.
+
+Adding an option to copier.yml: add one entry. The render tests check the files in every
+combination, the update tests turn the option on and off in an existing project, and the guard
+in tests/test_combination_set.py fails while an option that can be turned off has no entry.
+"""
+
+from dataclasses import dataclass
+
+from tests.support.questions import Answer
+
+
+@dataclass(frozen=True)
+class Toggle:
+    option: str
+    on: Answer
+    off: Answer
+    files: tuple[str, ...]  # present when on, absent when off
+    # Extra answers the option needs to be on (an option that requires another).
+    requires: tuple[tuple[str, Answer], ...] = ()
+
+
+TOGGLES = (
+    Toggle("use_docker", True, False, ("Dockerfile", "compose.yaml", ".dockerignore")),
+    Toggle(
+        "github_actions",
+        True,
+        False,
+        (".github/workflows/ci.yml", ".github/workflows/template-update.yml"),
+    ),
+    Toggle(
+        "observability",
+        ("otel", "prometheus"),
+        (),
+        (
+            "app/core/telemetry.py",
+            "app/api/metrics.py",
+            "tests/observability/service.py",
+            "tests/observability/test_tracing.py",
+            "tests/observability/test_otlp_export.py",
+            "tests/observability/otlp_receiver.py",
+            "tests/observability/test_metrics.py",
+        ),
+    ),
+)

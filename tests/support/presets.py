@@ -1,0 +1,55 @@
+"""The named presets every run renders, and what covers the questions that are not options.
+
+A preset gives some answers; every other question takes its default. `minimal` (every option
+off) and `everything` (every option on) are computed from copier.yml by
+tests/support/combinations.py, which also adds the pairwise combinations.
+
+Adding an option to copier.yml: add one line below, the option alone turned on (the guard in
+tests/test_combination_set.py asks for it when the option is off by default). Adding a free-text
+question: say in FREE_TEXT_COVERAGE what covers it.
+"""
+
+from typing import Any
+
+ALL_FIELD_KINDS = (
+    "handle:str(40)! bio:text? age:int>=0<=150 karma:bigint=0 score:float>=0? "
+    "balance:decimal(12,2)>=0=0 active:bool=true birthday:date? last_seen:datetime? "
+    "token:uuid=random settings:json? joined:datetime=now"
+)
+
+PRESETS: dict[str, dict[str, Any]] = {
+    "default": {},
+    # ---- One per option that is off by default: the option alone, turned on. ----
+    "observability": {"observability": ["otel", "prometheus"]},
+    # ---- Names, plurals and field kinds. ----
+    "category-py312": {"python_version": "3.12", "resource": "category"},
+    "person": {
+        "resource": "person",
+        "description": "Tracks people: who, when & why <for now>.",
+        "author_name": "Zoë O'Brien",
+        "author_email": "zoe.obrien@example.co.uk",
+    },
+    "order-reserved-words": {
+        "resource": "order",
+        "resource_fields": "user:str(100) group:int>=1 select:text? desc:bool=false",
+    },
+    "user-all-field-kinds": {
+        "python_version": "3.12",
+        "resource": "user",
+        "resource_fields": ALL_FIELD_KINDS,
+    },
+}
+
+# Each asked question that is not an option (no finite set of answers), and what covers it: presets
+# that answer it, or test modules that exercise it (they must name the question).
+FREE_TEXT_COVERAGE: dict[str, tuple[str, ...]] = {
+    "project_name": ("tests/test_questions.py",),  # and each combination has a name of its own
+    "project_slug": ("tests/test_questions.py",),
+    "description": ("person",),
+    "author_name": ("person", "tests/test_questions.py"),
+    "author_email": ("person", "tests/test_questions.py"),
+    "resource": ("category-py312", "person", "order-reserved-words", "tests/test_questions.py"),
+    "resource_plural": ("tests/test_questions.py", "tests/test_add_resource.py"),
+    "resource_fields": ("user-all-field-kinds", "order-reserved-words", "tests/test_questions.py"),
+    "after_revision": ("tests/test_add_resource.py",),
+}

@@ -1,0 +1,83 @@
+"""An existing project, with a resource of its own and rows in its database, turns each option on
+and off with `copier update --data`: the option's files appear and disappear, Alembic keeps a
+single head (an option's migration chains after the project's own), the rows stay, and the
+project passes its checks each time. The options are listed in tests/support/options.py."""
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from copier import VcsRef
+
+from tests.support.environments import Environments
+from tests.support.git import commit
+from tests.support.options import TOGGLES, Toggle
+from tests.support.postgres import PostgresServer
+from tests.support.project import start
+from tests.support.pythons import python_for
+from tests.support.questions import Answer
+from tests.support.releases import versioned_clone
+from tests.support.updates import (
+    conflicts,
+    passes_its_checks,
+    recorded_answers,
+    update,
+)
+
+pytestmark = pytest.mark.slow
+
+RESOURCE, FIELDS = "note", "body:text pinned:bool=false"
+ROWS = (  # a row in the template's resource and one in the project's own: (insert, read back)
+    (
+        "INSERT INTO tasks (title, done, version) VALUES ('kept', false, 1)",
+        "SELECT title FROM tasks",
+    ),
+    (
+        "INSERT INTO notes (body, pinned, version) VALUES ('kept', true, 1)",
+        "SELECT body FROM notes",
+    ),
+)
+
+
+def copier_answer(value: Answer) -> Any:
+    """`value` as Copier takes it: a multiselect's tuple as a list."""
+    return list(value) if isinstance(value, tuple) else value
+
+
+@pytest.fixture(scope="module")
+def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return versioned_clone(tmp_path_factory.mktemp("toggles") / "template")
+
+
+@pytest.mark.parametrize("toggle", TOGGLES, ids=lambda toggle: toggle.option)
+def test_an_option_turned_on_then_off_on_update(
+    template: Path,
+    tmp_path: Path,
+    postgres: PostgresServer,
+    environments: Environments,
+    toggle: Toggle,
+) -> None:
+    answers = {"project_name": f"Toggle {toggle.option}", **dict(toggle.requires)}
+    off = {toggle.option: copier_answer(toggle.off)}
+    project = start(template, tmp_path / "project", answers | off, None)
+    python = python_for(recorded_answers(project)["python_version"])
+    project = environments.sync(project, python)
+    project.uv_run("python", "-m", "tools.add_resource", RESOURCE, "--fields", FIELDS)
+    commit(project.path, f"Add the {RESOURCE} resource")
+    data = {"DATABASE_URL": postgres.create_database(f"toggle_{toggle.option}_data")}
+    project.uv_run("alembic", "upgrade", "head", env=data)
+    for insert, _ in ROWS:
+        postgres.query(data["DATABASE_URL"], insert)
+
+    for value, on in ((toggle.on, True), (toggle.off, False)):
+        update(project, VcsRef.CURRENT, **{toggle.option: copier_answer(value)})
+
+        assert conflicts(project) == []
+        assert [path for path in toggle.files if (project.path / path).exists() != on] == []
+        project = environments.sync(project, python)
+        assert project.uv_run("alembic", "heads").count("(head)") == 1
+        project.uv_run("alembic", "upgrade", "head", env=data)
+        for _, read in ROWS:
+            assert postgres.query(data["DATABASE_URL"], read) == "kept"
+        passes_its_checks(project, postgres, f"toggle_{toggle.option}_{'on' if on else 'off'}")
+        commit(project.path, f"{toggle.option}: {value}")
