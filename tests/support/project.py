@@ -12,8 +12,13 @@ from tests.support.git import commit, git
 
 # A developer's environment in the project: no virtualenv of ours leaking in, no database chosen
 # for it (tests pass TEST_DATABASE_URL or DATABASE_URL explicitly), no Python downloads.
+# pytest-xdist's worker variables would make a rendered suite think it is one of our workers.
 LEAKS = {"VIRTUAL_ENV", "PYTHONPATH", "UV_PROJECT_ENVIRONMENT", "TEST_DATABASE_URL", "DATABASE_URL"}
-ISOLATED_ENV = {key: value for key, value in os.environ.items() if key not in LEAKS} | {
+ISOLATED_ENV = {
+    key: value
+    for key, value in os.environ.items()
+    if key not in LEAKS and not key.startswith("PYTEST_")
+} | {
     "UV_PYTHON_DOWNLOADS": "never",
     "NO_COLOR": "1",
 }
@@ -45,7 +50,9 @@ class Project:
             check=False,
         )
         output = result.stdout + result.stderr
-        assert result.returncode == 0, f"`{' '.join(command)}` failed in {self.path}:\n{output}"
+        assert result.returncode == 0, (
+            f"`{' '.join(command)}` exited with {result.returncode} in {self.path}:\n{output}"
+        )
         return output
 
     def uv_run(self, *command: str, env: dict[str, str] | None = None) -> str:

@@ -23,6 +23,7 @@ from app.api.request_id import REQUEST_ID_HEADER
 from app.core.errors import (
     ConflictError,
     DomainError,
+    InvalidCursorError,
     InvalidReferenceError,
     NotFoundError,
     VersionMismatchError,
@@ -33,6 +34,7 @@ from app.schemas.problem import PROBLEM_MEDIA_TYPE, FieldError, Problem
 logger = logging.getLogger(__name__)
 
 STATUS_OF_DOMAIN_ERROR: dict[type[DomainError], int] = {
+    InvalidCursorError: 400,  # any string is a cursor to the schema; only the API's own are valid
     NotFoundError: 404,
     ConflictError: 409,
     InvalidReferenceError: 409,  # well-formed, but the record it names is not (or no longer) there

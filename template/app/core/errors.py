@@ -26,3 +26,7 @@ class InvalidReferenceError(DomainError):
 
 class VersionMismatchError(DomainError):
     """The client's copy is stale: the resource changed since the version it names."""
+
+
+class InvalidCursorError(DomainError):
+    """A page cursor the API did not issue, or one issued for another sort order."""

@@ -10,7 +10,16 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any, Self
 
-from sqlalchemy import ColumnElement, Select, SQLColumnExpression, func, inspect, select, tuple_
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    SQLColumnExpression,
+    func,
+    inspect,
+    or_,
+    select,
+    tuple_,
+)
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.exc import StaleDataError
@@ -29,6 +38,10 @@ class Repository[ModelT: Entity, ReadT: Record, ParamsT: ListParams]:
 
     model: type[ModelT]
     read_model: type[ReadT]
+    # The columns a list's `q` searches (case-insensitive substring), and those whose list
+    # parameter of the same name filters by equality; `conditions` turns them into clauses.
+    searched_columns: tuple[str, ...] = ()
+    filtered_columns: tuple[str, ...] = ()
 
     def __init__(self, session: AsyncSession) -> None:
         # Object-level access goes here when a service has owners: take the owner too, and add
@@ -89,8 +102,16 @@ class Repository[ModelT: Entity, ReadT: Record, ParamsT: ListParams]:
             await self.session.commit()
 
     def conditions(self, params: ParamsT) -> list[ColumnElement[bool]]:
-        """The WHERE clauses for a list query's filters; resources override this."""
-        return []
+        """The WHERE clauses for a list query's filters; override it for filters of other kinds."""
+        conditions: list[ColumnElement[bool]] = []
+        text = getattr(params, "q", None)
+        if text is not None and self.searched_columns:
+            columns = [getattr(self.model, name) for name in self.searched_columns]
+            conditions.append(or_(*(contains(column, text) for column in columns)))
+        for name in self.filtered_columns:
+            if (value := getattr(params, name)) is not None:
+                conditions.append(getattr(self.model, name) == value)
+        return conditions
 
     async def _read_records(self, query: Select[Any]) -> list[ReadT]:
         # Reads of columns need none of the ORM's machinery: run them on the session's

@@ -6,17 +6,21 @@ Two ways to page through a list:
   and no total is counted;
 - offset mode (`offset=N`): jump to a position; the page carries `total`, which costs a COUNT.
 
+Both together skip `offset` items after the cursor's position (`total` still counts the whole
+list).
+
 A cursor (`app.core.cursor`) is an opaque token holding the sort order and the last item's sort
 values, so the next page starts right after it (keyset pagination).
 """
 
 from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+from pydantic import BaseModel, ConfigDict, Field
 from pydantic.fields import FieldInfo
 from pydantic.json_schema import SkipJsonSchema
 
 from app.core.cursor import decode_cursor
+from app.core.errors import InvalidCursorError
 
 DEFAULT_LIMIT, MAX_LIMIT = 20, 100
 MAX_OFFSET = 1_000_000  # deeper pages cost a scan of every skipped row: use cursor mode
@@ -36,10 +40,18 @@ class ListParams(BaseModel):
     sort: str = Field(default="id", description="Sort field; prefix with '-' for descending order.")
     # SkipJsonSchema[None]: an absent parameter is None, but clients never send null.
     offset: Annotated[int, Field(ge=0, le=MAX_OFFSET)] | SkipJsonSchema[None] = Field(
-        default=None, description="Offset mode: skip this many items."
+        default=None,
+        description=(
+            "Offset mode: skip this many items, counted from the cursor's position when a "
+            "`cursor` is given too; the page then carries `total`."
+        ),
     )
     cursor: Annotated[str, Field(min_length=1, max_length=1000)] | SkipJsonSchema[None] = Field(
-        default=None, description="Cursor mode: the `next_cursor` of the previous page."
+        default=None,
+        description=(
+            "Cursor mode: the `next_cursor` of a previous page, for the same `sort`; the page "
+            "starts right after the item it names. Other strings get 400."
+        ),
     )
 
     @classmethod
@@ -63,21 +75,16 @@ class ListParams(BaseModel):
 
     @property
     def after(self) -> tuple[Any, ...] | None:
-        """The previous page's last sort values: (value, id), or (id,) when sorting by id."""
+        """The previous page's last sort values: (value, id), or (id,) when sorting by id.
+
+        InvalidCursorError (400) if the cursor is not one this API issued for this sort order.
+        """
         if self.cursor is None:
             return None
-        return decode_cursor(self.cursor, self.sort, self.sort_fields[self.sort_field])
-
-    @field_validator("cursor")
-    @classmethod
-    def _cursor_fits_query(cls, cursor: str | None, info: ValidationInfo) -> str | None:
-        if cursor is None or "sort" not in info.data:  # an invalid sort is reported on its own
-            return cursor
-        if info.data.get("offset") is not None:
-            raise ValueError("use either offset or cursor, not both")
-        sort = info.data["sort"]
-        decode_cursor(cursor, sort, cls.sort_fields[sort.removeprefix("-")])
-        return cursor
+        try:
+            return decode_cursor(self.cursor, self.sort, self.sort_fields[self.sort_field])
+        except ValueError as error:
+            raise InvalidCursorError(f"The cursor is not valid here: {error}.") from None
 
 
 class Page[ItemT](BaseModel):
@@ -86,7 +93,9 @@ class Page[ItemT](BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
     items: list[ItemT]
-    total: int | None = Field(description="Number of matching items; only in offset mode.")
+    total: int | None = Field(
+        description="Number of matching items in the whole list; only in offset mode."
+    )
     limit: int
     offset: int | None
     next_cursor: str | None = Field(
