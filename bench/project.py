@@ -63,11 +63,18 @@ class RenderedProject:
         return output.split()
 
 
-def render(target: Path, extras: tuple[str, ...] = REFERENCE_EXTRAS) -> RenderedProject:
-    """`copier copy --defaults` of this checkout into `target`, timed, then `uv sync` and the
-    `extras` installed beside the project's dependencies."""
+def render(
+    target: Path,
+    extras: tuple[str, ...] = REFERENCE_EXTRAS,
+    answers: dict[str, str] | None = None,
+) -> RenderedProject:
+    """`copier copy --defaults` of this checkout into `target` (with `answers` beside the
+    defaults), timed, then `uv sync` and the `extras` installed beside the project's
+    dependencies."""
     command = [sys.executable, "-m", "copier", "copy", "--defaults", "--vcs-ref=HEAD", "--quiet"]
-    command += ["-d", f"project_name={PROJECT_NAME}", str(TEMPLATE_ROOT), str(target)]
+    for name, value in ({"project_name": PROJECT_NAME} | (answers or {})).items():
+        command += ["-d", f"{name}={value}"]
+    command += [str(TEMPLATE_ROOT), str(target)]
     started = time.perf_counter()
     result = subprocess.run(command, capture_output=True, text=True, check=False)
     render_seconds = time.perf_counter() - started
@@ -88,5 +95,6 @@ def render(target: Path, extras: tuple[str, ...] = REFERENCE_EXTRAS) -> Rendered
         "--python",
         str(target / ".venv" / "bin" / "python"),
     ]
-    project.run(*install, *extras)
+    if extras:
+        project.run(*install, *extras)
     return RenderedProject(project, render_seconds)

@@ -45,12 +45,17 @@ class AppProcess:
 
     @classmethod
     def rendered(
-        cls, project: RenderedProject, database_url: str, log: Path, extra_env: dict[str, str]
+        cls,
+        project: RenderedProject,
+        database_url: str,
+        log: Path,
+        extra_env: dict[str, str],
+        name: str = RENDERED,
     ) -> Self:
         """The service with its production settings; loopback has no TLS, hence the allowance."""
         env = {"DATABASE_URL": database_url, "ENVIRONMENT": "production"}
         env |= {"ALLOW_INSECURE_DATABASE_URL": "true"} | extra_env
-        return cls(RENDERED, project, ["--factory", "app.main:create_app"], env, log)
+        return cls(name, project, ["--factory", "app.main:create_app"], env, log)
 
     @classmethod
     def reference(cls, project: RenderedProject, database_url: str, log: Path) -> Self:

@@ -29,7 +29,9 @@ def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def service(template: Path, destination: Path) -> Project:
-    return start(template, destination, {"project_name": "Shop"}, ref=None)
+    """A service with every option that adds code (its tests then cover the new resources)."""
+    answers = {"project_name": "Shop", "observability": ["otel", "prometheus"]}
+    return start(template, destination, answers, ref=None)
 
 
 def add_resource(project: Project, name: str, fields: str) -> None:

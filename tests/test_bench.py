@@ -59,3 +59,22 @@ def test_a_tiny_run_reports_every_figure_and_only_2xx(tmp_path: Path) -> None:
     figures = json.loads((tmp_path / "figures.json").read_text())
     assert figures["failures"] == []
     assert len(figures["endpoints"]["throughput"]) == 3
+
+
+def test_the_tracing_overhead_run_reports_cpu_per_request_with_spans_exported() -> None:
+    tiny = ("--rows", "200", "--rounds", "1", "--duration", "1", "--warmup", "0", "--no-durable")
+    result = subprocess.run(
+        [sys.executable, "-m", "bench.otel", *tiny],
+        cwd=TEMPLATE_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    spans = re.search(rf"^- the sink received ({NUMBER}) spans$", result.stdout, re.MULTILINE)
+    assert spans is not None
+    assert int(spans.group(1).replace(",", "")) > 0
+    for endpoint in ("GET by id", "list of 20", "POST"):
+        row = rf"^\| {endpoint} \| ({NUMBER} \| ){{4}}[+-]{NUMBER} \| \*\*{NUMBER}\*\* \|"
+        assert re.search(row, result.stdout, re.MULTILINE), endpoint

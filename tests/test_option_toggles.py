@@ -4,6 +4,7 @@ single head (an option's migration chains after the project's own), the rows sta
 project passes its checks each time. The options are listed in tests/support/options.py."""
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 from copier import VcsRef
@@ -14,6 +15,7 @@ from tests.support.options import TOGGLES, Toggle
 from tests.support.postgres import PostgresServer
 from tests.support.project import start
 from tests.support.pythons import python_for
+from tests.support.questions import Answer
 from tests.support.releases import versioned_clone
 from tests.support.updates import (
     conflicts,
@@ -37,6 +39,11 @@ ROWS = (  # a row in the template's resource and one in the project's own: (inse
 )
 
 
+def copier_answer(value: Answer) -> Any:
+    """`value` as Copier takes it: a multiselect's tuple as a list."""
+    return list(value) if isinstance(value, tuple) else value
+
+
 @pytest.fixture(scope="module")
 def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return versioned_clone(tmp_path_factory.mktemp("toggles") / "template")
@@ -51,7 +58,8 @@ def test_an_option_turned_on_then_off_on_update(
     toggle: Toggle,
 ) -> None:
     answers = {"project_name": f"Toggle {toggle.option}", **dict(toggle.requires)}
-    project = start(template, tmp_path / "project", answers | {toggle.option: toggle.off}, None)
+    off = {toggle.option: copier_answer(toggle.off)}
+    project = start(template, tmp_path / "project", answers | off, None)
     python = python_for(recorded_answers(project)["python_version"])
     project = environments.sync(project, python)
     project.uv_run("python", "-m", "tools.add_resource", RESOURCE, "--fields", FIELDS)
@@ -62,7 +70,7 @@ def test_an_option_turned_on_then_off_on_update(
         postgres.query(data["DATABASE_URL"], insert)
 
     for value, on in ((toggle.on, True), (toggle.off, False)):
-        update(project, VcsRef.CURRENT, **{toggle.option: value})
+        update(project, VcsRef.CURRENT, **{toggle.option: copier_answer(value)})
 
         assert conflicts(project) == []
         assert [path for path in toggle.files if (project.path / path).exists() != on] == []

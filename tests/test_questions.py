@@ -80,6 +80,8 @@ def test_an_overridden_plural_is_used(tmp_path: Path) -> None:
         ({"author_email": "nobody"}, "is not an email address"),
         ({"author_email": "a@b"}, "is not an email address"),
         ({"python_version": "3.11"}, "Invalid choice"),
+        ({"observability": ["zipkin"]}, "Invalid choice"),
+        ({"observability": ["otel", "datadog"]}, "Invalid choice"),
         ({"resource": ""}, "must not be empty"),
         ({"resource": "Task"}, "snake_case identifier"),
         ({"resource": "line-item"}, "snake_case identifier"),

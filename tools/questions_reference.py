@@ -59,11 +59,20 @@ class Question:
         return self.spec.get("when") in (None, "{{ kind == 'service' }}")
 
     @property
+    def choices(self) -> list[Any]:
+        """The values of the choices (`choices` may map labels to values)."""
+        choices = self.spec.get("choices", [])
+        return list(choices.values() if isinstance(choices, Mapping) else choices)
+
+    @property
     def alternatives(self) -> list[Any]:
-        """Every answer a yes/no or multiple-choice question takes; none for free text."""
+        """Every answer a yes/no or multiple-choice question takes; none for free text. For a
+        multiselect, each choice alone, as a tuple (a hashable answer)."""
         if self.spec.get("type") == "bool":
             return [True, False]
-        return list(self.spec.get("choices", []))
+        if self.spec.get("multiselect"):
+            return [(choice,) for choice in self.choices]
+        return self.choices
 
 
 def questions(config: Mapping[str, Any]) -> list[Question]:
@@ -76,7 +85,11 @@ def render(answers: Mapping[str, Any]) -> tuple[Files, dict[str, Any]]:
         destination = Path(parent) / EXAMPLE_FOLDER
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # Copier warns that uncommitted changes are included
-            run_copy(str(ROOT), destination, data=dict(answers), defaults=True, quiet=True)
+            data = {
+                name: list(value) if isinstance(value, tuple) else value
+                for name, value in answers.items()
+            }
+            run_copy(str(ROOT), destination, data=data, defaults=True, quiet=True)
         files = frozenset(
             str(path.relative_to(destination))
             for path in destination.rglob("*")
@@ -101,7 +114,8 @@ class Renders:
         rendered = {
             value: self.files[variation(question, value)] for value in question.alternatives
         }
-        common = frozenset.intersection(*rendered.values())
+        # Against the default render too: a multiselect's default (none) is not an alternative.
+        common = frozenset.intersection(self.files[None], *rendered.values())
         return {value: files - common for value, files in rendered.items()}
 
 
@@ -134,6 +148,7 @@ def named_files(question: Question, config: Mapping[str, Any]) -> list[str]:
 
 
 def code(value: Any) -> str:
+    value = list(value) if isinstance(value, tuple) else value  # a multiselect's answer
     text = yaml.safe_dump(value, default_flow_style=True).removesuffix("\n...\n").strip()
     if isinstance(value, str):
         text = value
@@ -158,7 +173,8 @@ def answer_lines(question: Question, config: Mapping[str, Any], renders: Renders
     lines.append(f"- **When:** {asked}")
     lines.append(f"- **Type:** `{spec.get('type', 'str')}`")
     if "choices" in spec:
-        lines.append("- **Choices:** " + ", ".join(code(choice) for choice in spec["choices"]))
+        many = " (any number of them: a list)" if spec.get("multiselect") else ""
+        lines.append("- **Choices:** " + ", ".join(map(code, question.choices)) + many)
     default = spec.get("default")
     if question.name in renders.example:
         lines.append(

@@ -28,4 +28,18 @@ TOGGLES = (
         False,
         (".github/workflows/ci.yml", ".github/workflows/template-update.yml"),
     ),
+    Toggle(
+        "observability",
+        ("otel", "prometheus"),
+        (),
+        (
+            "app/core/telemetry.py",
+            "app/api/metrics.py",
+            "tests/observability/service.py",
+            "tests/observability/test_tracing.py",
+            "tests/observability/test_otlp_export.py",
+            "tests/observability/otlp_receiver.py",
+            "tests/observability/test_metrics.py",
+        ),
+    ),
 )

@@ -20,6 +20,7 @@ ALL_FIELD_KINDS = (
 PRESETS: dict[str, dict[str, Any]] = {
     "default": {},
     # ---- One per option that is off by default: the option alone, turned on. ----
+    "observability": {"observability": ["otel", "prometheus"]},
     # ---- Names, plurals and field kinds. ----
     "category-py312": {"python_version": "3.12", "resource": "category"},
     "person": {
