@@ -27,7 +27,8 @@ from app.db.base import Base
 from tests.database import alembic_config
 
 OFFLINE_URL = "postgresql+asyncpg://offline@localhost/offline"
-CREATE_TABLE = re.compile(r"^CREATE TABLE (\w+) \(", re.MULTILINE)
+# Names that are SQL reserved words (order, user, group, ...) come quoted.
+CREATE_TABLE = re.compile(r'^CREATE TABLE "?(\w+)"? \(', re.MULTILINE)
 
 
 @dataclass(frozen=True)
@@ -63,7 +64,7 @@ def squawk(sql: str) -> list[Finding]:
     for found in json.loads(result.stdout or "[]"):
         line = found["line"]
         tables = CREATE_TABLE.findall("\n".join(lines[: line + 1]))
-        column = lines[line].split()[0] if lines[line].startswith("    ") else ""
+        column = lines[line].split()[0].strip('"') if lines[line].startswith("    ") else ""
         findings.append(
             Finding(found["rule_name"], tables[-1] if tables else "", column, found["message"])
         )
