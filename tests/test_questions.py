@@ -88,9 +88,9 @@ def test_an_overridden_plural_is_used(tmp_path: Path) -> None:
         ({"resource": "2fa"}, "snake_case identifier"),
         ({"resource": "line__item"}, "snake_case identifier"),
         ({"resource": "class"}, "Python keyword"),
-        ({"resource": "match"}, "Python keyword"),
-        ({"resource": "models"}, "collides with a name the generated project already uses"),
-        ({"resource": "settings"}, "collides with a name the generated project already uses"),
+        ({"resource": "import"}, "Python keyword"),
+        ({"resource": "base"}, "collides with a name the generated project already uses"),
+        ({"resource": "conftest"}, "collides with a name the generated project already uses"),
         ({"resource": "a" * 31}, "longer than 30 characters"),
         ({"resource": "sheep", "resource_plural": "sheep"}, "must differ from the singular"),
         ({"resource_plural": "Tasks"}, "snake_case identifier"),
@@ -100,6 +100,12 @@ def test_an_overridden_plural_is_used(tmp_path: Path) -> None:
 )
 def test_bad_answers_are_refused(tmp_path: Path, answers: dict[str, Any], message: str) -> None:
     assert message in refusal(tmp_path, answers)
+
+
+@pytest.mark.parametrize("name", ["match", "type", "models", "settings", "status", "session"])
+def test_names_once_reserved_are_accepted(tmp_path: Path, name: str) -> None:
+    """Soft keywords and the everyday words the generated code once used itself."""
+    assert render(tmp_path, {"resource": name})["resource"] == name
 
 
 @pytest.mark.parametrize(
