@@ -186,6 +186,7 @@ def test_update_from_an_earlier_release_keeps_user_work(
     assert not (project.path / "compose.yaml").exists()
     assert {path: project.text_files().get(path) for path in kept} == kept
     project = environments.sync(project, python_for("3.13"))
+    commit(project.path, "Update from the template")  # as users do before the manual steps
     for step in manual_steps(after=previous.version, up_to=upcoming_version()):
         project.run("sh", "-c", step)
     passes_its_checks(project, postgres, f"update_from_{previous.version.replace('.', '_')}")
