@@ -56,4 +56,8 @@ class Environments:
             if not (environment / ".synced-by-tests").exists():
                 Project(project.path, environment).sync(python)
                 (environment / ".synced-by-tests").touch()
-        return Project(project.path, environment)
+        shared = Project(project.path, environment)
+        if not (project.path / "uv.lock").exists():
+            # The lock a developer's own `uv sync` would have written (it names the project).
+            shared.run("uv", "lock", "--quiet", "--python", str(python))
+        return shared
