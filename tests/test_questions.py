@@ -96,6 +96,12 @@ def test_an_overridden_plural_is_used(tmp_path: Path) -> None:
         ({"resource_plural": "Tasks"}, "snake_case identifier"),
         ({"resource": "health_check", "resource_plural": "health"}, "collides with a name"),
         ({"resource_plural": "resources"}, "collides with a name"),
+        ({"auth": "basic"}, "Invalid choice"),
+        ({"auth": "jwt", "resource": "user"}, "has 'user' of its own"),
+        ({"auth": "jwt", "resource": "member", "resource_plural": "users"}, "'users' of its own"),
+        ({"auth": "jwt", "resource_fields": "owner_id:int"}, "owner_id column of its own"),
+        ({"auth": "jwt", "resource_fields": "owner:ref(task)"}, "owner_id column of its own"),
+        ({"auth": "jwt", "auth_after_revision": "0001 x"}, "is not an Alembic revision id"),
     ],
 )
 def test_bad_answers_are_refused(tmp_path: Path, answers: dict[str, Any], message: str) -> None:

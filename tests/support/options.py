@@ -21,6 +21,20 @@ class Toggle:
 
 
 TOGGLES = (
+    Toggle(
+        "auth",
+        "jwt",
+        "none",
+        (
+            "app/api/auth.py",
+            "app/security/tokens.py",
+            "app/services/auth.py",
+            "tests/auth/users.py",
+            "tests/api/contracts/auth.json",
+        ),
+    ),
+    # A route of app/api/v1/routes/auth.py, no file of its own.
+    Toggle("auth_registration", True, False, (), requires=(("auth", "jwt"),)),
     Toggle("use_docker", True, False, ("Dockerfile", "compose.yaml", ".dockerignore")),
     Toggle(
         "github_actions",

@@ -44,23 +44,26 @@ class Repository[ModelT: Entity, ReadT: Record, ParamsT: ListParams]:
     filtered_columns: tuple[str, ...] = ()
 
     def __init__(self, session: AsyncSession) -> None:
-        # Object-level access goes here when a service has owners: take the owner too, and add
-        # its condition in `conditions` and to `read` and `load_entity` (foreign records: 404).
         self.session = session
 
     @classmethod
     def from_session(cls, session: AsyncSession) -> Self:
         return cls(session)
 
+    def visible(self) -> list[ColumnElement[bool]]:
+        """The rows this repository may touch at all (every read, list, count and change): all
+        of them here; a repository of owned records narrows them to the owner's."""
+        return []
+
     async def read(self, id_: int) -> ReadT | None:
         """The record, to show."""
-        query = select(*inspect(self.model).columns).where(self.model.id == id_)
+        query = select(*inspect(self.model).columns).where(self.model.id == id_, *self.visible())
         records = await self._read_records(query)
         return records[0] if records else None
 
     async def read_page(self, params: ParamsT) -> Listing[ReadT]:
         """One page of records, in cursor mode or (with a total) in offset mode."""
-        conditions = self.conditions(params)
+        conditions = [*self.visible(), *self.conditions(params)]
         records = await self._read_records(self._page_query(conditions, params))
         has_more = len(records) > params.limit
         items = records[: params.limit]
@@ -78,7 +81,9 @@ class Repository[ModelT: Entity, ReadT: Record, ParamsT: ListParams]:
 
     async def load_entity(self, id_: int) -> ModelT | None:
         """The ORM object, to change or delete."""
-        return await self.session.get(self.model, id_)
+        if not (visible := self.visible()):
+            return await self.session.get(self.model, id_)
+        return await self.session.scalar(select(self.model).where(self.model.id == id_, *visible))
 
     def record_of(self, entity: ModelT) -> ReadT:
         """The record of an ORM object just added or changed."""

@@ -27,6 +27,8 @@ class ResourceFactory:
     build: Callable[[AsyncClient, int], Awaitable[Body]]
     """The i-th valid create body; distinct for each i (creates the resources it refers to)."""
     sort_fields: tuple[str, ...]
+    owned: bool = False
+    """Records belong to their creator: other users get 404 (tests/auth/test_ownership.py)."""
 
     async def create(self, client: AsyncClient, i: int = 0) -> Body:
         response = await client.post(self.path, json=await self.build(client, i))

@@ -1,0 +1,26 @@
+"""Who a request acts for, and the scopes that grant more than a user's own records."""
+
+from dataclasses import dataclass
+from typing import Literal
+
+# Every scope the service knows, and what it grants (Swagger UI's Authorize dialog shows it).
+# Adding one: docs/auth.md, "Adding a scope".
+Scope = Literal["admin"]
+ADMIN_SCOPE: Scope = "admin"
+SCOPES: dict[str, str] = {ADMIN_SCOPE: "See and change every record, and manage users."}
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    """An authenticated user (or one of their API keys, with the key's scopes)."""
+
+    user_id: int
+    scopes: frozenset[str]
+
+    @property
+    def is_admin(self) -> bool:
+        return ADMIN_SCOPE in self.scopes
+
+    def owner_filter(self) -> int | None:
+        """The owner whose records this principal sees: its own, or None (all) for an admin."""
+        return None if self.is_admin else self.user_id

@@ -1,0 +1,72 @@
+"""Users for the tests: created in the app's database, signed in by an access token."""
+
+from fastapi import FastAPI
+from httpx import AsyncClient
+from sqlalchemy import NullPool, select
+from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine
+
+from app.core.config import Settings
+from app.models.user import User
+from app.security.credentials import Credentials
+from app.security.principal import ADMIN_SCOPE
+from app.security.tokens import AccessClaims
+
+PASSWORD = "correct horse battery staple"  # noqa: S105  (every test user's password)
+OWNER = "owner@example.com"
+FUZZER = "fuzzer@example.com"
+# Stands for the fuzzer's token until a call arrives (tests/api/test_fuzz.py).
+FUZZER_MARK = "fuzzer"
+
+
+async def add_user(
+    app: FastAPI, email: str, scopes: tuple[str, ...] = (), *, active: bool = True
+) -> User:
+    """The user with `email` (created with PASSWORD if new), committed in the app's database."""
+    credentials: Credentials = app.state.credentials
+    async with app.state.database.session() as session:
+        user: User | None = await session.scalar(select(User).where(User.email == email))
+        if user is None:
+            password_hash = await credentials.passwords.hash(PASSWORD)
+            user = User(email=email, password_hash=password_hash, scopes=list(scopes))
+            user.is_active = active
+            session.add(user)
+            await session.commit()
+        return user
+
+
+def access_token(app: FastAPI, user: User) -> str:
+    credentials: Credentials = app.state.credentials
+    claims = AccessClaims(user.id, user.session_version, frozenset(user.scopes))
+    return credentials.access_tokens.issue(claims)
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+async def sign_in(
+    client: AsyncClient, app: FastAPI, email: str = OWNER, scopes: tuple[str, ...] = ()
+) -> User:
+    """Send `email`'s access token with every request of `client` from now on."""
+    user = await add_user(app, email, scopes)
+    client.headers.update(bearer(access_token(app, user)))
+    return user
+
+
+async def fuzzing_token(settings: Settings) -> str:
+    """An access token of an active admin, FUZZER, created or repaired first if need be."""
+    credentials = Credentials.from_settings(settings)
+    engine = create_async_engine(settings.database_url.get_secret_value(), poolclass=NullPool)
+    try:
+        async with async_sessionmaker(engine, expire_on_commit=False)() as session:
+            user = await session.scalar(select(User).where(User.email == FUZZER))
+            if user is None:
+                password_hash = await credentials.passwords.hash(PASSWORD)
+                user = User(email=FUZZER, password_hash=password_hash)
+                session.add(user)
+            user.is_active, user.scopes = True, [ADMIN_SCOPE]
+            await session.commit()
+    finally:
+        await engine.dispose()
+    claims = AccessClaims(user.id, user.session_version, frozenset(user.scopes))
+    return credentials.access_tokens.issue(claims)
