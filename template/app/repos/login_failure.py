@@ -18,8 +18,8 @@ class LoginFailureRepository:
             .where(LoginFailure.key.in_(keys), LoginFailure.failed_at >= since)
             .group_by(LoginFailure.key)
         )
-        rows = (await self.session.execute(query)).tuples()
-        return dict(rows.all())
+        rows = (await self.session.execute(query)).all()
+        return {key: count for key, count in rows}  # noqa: C416  (rows are Row objects)
 
     async def record(self, keys: list[str], now: datetime, window_start: datetime) -> None:
         """Count a failure under each key, and forget this key's failures older than the window."""
