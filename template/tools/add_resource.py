@@ -2,6 +2,9 @@
 
     uv run python -m tools.add_resource invoice --fields "customer:ref(customer) total_cents:int>=0"
 
+With --owned (a service with auth), each record belongs to the user who created it: other users
+get 404, admins see all (docs/auth.md).
+
 It runs Copier with the template this project was made from, at the same version, in resource
 mode: the model, schemas, repository, service, routes, migration (after the current Alembic
 head) and tests of the new resource, recorded in .copier-answers.resource-<name>.yml so that
@@ -26,6 +29,8 @@ def copier_command(args: argparse.Namespace, head: str) -> list[str]:
     data = {"resource": args.name, "resource_fields": args.fields, "after_revision": head}
     if args.plural:
         data["resource_plural"] = args.plural
+    if args.owned:
+        data["owned"] = "true"
     command = ["uvx", "--from", "copier>=9.19", "copier", "copy", "--defaults", "--overwrite"]
     command += ["--answers-file", f".copier-answers.resource-{args.name}.yml"]
     command += ["--vcs-ref", args.vcs_ref or str(answers["_commit"])]
@@ -39,12 +44,19 @@ def main() -> int:
     parser.add_argument("name", help="singular snake_case name, e.g. invoice or line_item")
     parser.add_argument("--fields", required=True, help='e.g. "title:str(200) due:date?"')
     parser.add_argument("--plural", help="the plural, when the English rules get it wrong")
+    parser.add_argument(
+        "--owned", action="store_true", help="records belong to their creator (needs auth)"
+    )
     parser.add_argument("--template", help="template location (default: where this came from)")
     parser.add_argument("--vcs-ref", help="template version (default: this project's)")
     args = parser.parse_args()
 
     if (PROJECT_DIR / "app" / "models" / f"{args.name}.py").exists():
         print(f"app/models/{args.name}.py exists already; pick another name.", file=sys.stderr)
+        return 1
+    registry = yaml.safe_load((PROJECT_DIR / ".copier-resources.yml").read_text()) or {}
+    if args.owned and registry.get("auth") != "jwt":
+        print("--owned needs a service with auth (copier update --data auth=jwt).", file=sys.stderr)
         return 1
     heads = ScriptDirectory.from_config(Config(PROJECT_DIR / "alembic.ini")).get_heads()
     if len(heads) != 1:
