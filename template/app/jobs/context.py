@@ -5,8 +5,8 @@ from dataclasses import dataclass
 from procrastinate import JobContext
 
 from app.core.config import Settings
-from app.db.session import Database
 from app.core.mail import MailSender
+from app.db.session import Database
 
 RESOURCES_KEY = "resources"
 

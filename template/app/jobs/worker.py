@@ -15,10 +15,10 @@ from procrastinate.app import WorkerOptions
 
 from app.core.config import Settings, get_settings
 from app.core.logging import configure_logging
+from app.core.mail import LogMailSender, MailSender
 from app.db.session import Database
 from app.jobs.app import jobs, worker_connector
 from app.jobs.context import RESOURCES_KEY, WorkerResources
-from app.core.mail import LogMailSender, MailSender
 from app.jobs.tasks import remove_finished_jobs, retry_stalled_jobs
 
 REMOVE_FINISHED_CRON = "17 3 * * *"  # daily, at a quiet hour

@@ -10,9 +10,9 @@ import os
 from sqlalchemy import text
 
 from app.core.config import get_settings
+from app.core.mail import Email
 from app.db.session import Database
 from app.jobs import worker
-from app.core.mail import Email
 
 CREATE_TABLE = "CREATE TABLE IF NOT EXISTS probe_deliveries (subject text, worker_pid int)"
 INSERT = text("INSERT INTO probe_deliveries (subject, worker_pid) VALUES (:subject, :pid)")

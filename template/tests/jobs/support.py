@@ -10,8 +10,8 @@ import asyncpg
 from sqlalchemy import make_url
 
 from app.core.config import Settings
-from app.jobs import worker
 from app.core.mail import Email
+from app.jobs import worker
 
 HOUSEKEEPING = ("retry_stalled_jobs", "remove_finished_jobs")
 DUE = """SELECT 1 FROM procrastinate_jobs

@@ -11,9 +11,9 @@ from contextlib import asynccontextmanager
 from procrastinate.types import JSONDict
 
 from app.core.config import Settings
+from app.core.mail import Email
 from app.db.session import Database
 from app.jobs.app import jobs
-from app.core.mail import Email
 from app.jobs.queue import JobName
 from tests.database import PROJECT_DIR
 from tests.jobs.probe_worker import CREATE_TABLE
