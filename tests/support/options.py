@@ -23,6 +23,9 @@ class Toggle:
     head_question: str | None = None
     # What its docs page tells users to run after turning it off, in the project.
     after_off: tuple[tuple[str, ...], ...] = ()
+    # Whether it changes the service's Python code, settings or dependencies; an option that
+    # only adds files of other tools (Dockerfile, workflows, manifests) does not.
+    changes_code: bool = True
 
 
 TOGGLES = (
@@ -43,12 +46,19 @@ TOGGLES = (
             ),
         ),
     ),
-    Toggle("use_docker", True, False, ("Dockerfile", "compose.yaml", ".dockerignore")),
+    Toggle(
+        "use_docker",
+        True,
+        False,
+        ("Dockerfile", "compose.yaml", ".dockerignore"),
+        changes_code=False,
+    ),
     Toggle(
         "github_actions",
         True,
         False,
         (".github/workflows/ci.yml", ".github/workflows/template-update.yml"),
+        changes_code=False,
     ),
     Toggle(
         "observability",
@@ -65,3 +75,12 @@ TOGGLES = (
         ),
     ),
 )
+
+
+def toggle_runs() -> list[tuple[Toggle, ...]]:
+    """What the update tests turn on and off together: each option that changes code alone,
+    and the options that only add files all at once (one run instead of one each: their files
+    cannot meet, and the project's own checks are the same with or without them)."""
+    files_only = tuple(toggle for toggle in TOGGLES if not toggle.changes_code)
+    alone: list[tuple[Toggle, ...]] = [(toggle,) for toggle in TOGGLES if toggle.changes_code]
+    return [*alone, files_only] if files_only else alone
