@@ -21,6 +21,7 @@ PRESETS: dict[str, dict[str, Any]] = {
     "default": {},
     # ---- One per option that is off by default: the option alone, turned on. ----
     "observability": {"observability": ["otel", "prometheus"]},
+    "kubernetes": {"kubernetes": True},  # needs use_docker, on by default
     # ---- Names, plurals and field kinds. ----
     "category-py312": {"python_version": "3.12", "resource": "category"},
     "person": {
