@@ -70,10 +70,15 @@ def test_an_option_turned_on_then_off_on_update(
         postgres.query(data["DATABASE_URL"], insert)
 
     for value, on in ((toggle.on, True), (toggle.off, False)):
-        update(project, VcsRef.CURRENT, **{toggle.option: copier_answer(value)})
+        answers = {toggle.option: copier_answer(value)}
+        if on and toggle.head_question:
+            answers[toggle.head_question] = project.uv_run("alembic", "heads").split()[0]
+        update(project, VcsRef.CURRENT, **answers)
 
         assert conflicts(project) == []
         assert [path for path in toggle.files if (project.path / path).exists() != on] == []
+        for command in () if on else toggle.after_off:
+            project.run(*command)
         project = environments.sync(project, python)
         assert project.uv_run("alembic", "heads").count("(head)") == 1
         project.uv_run("alembic", "upgrade", "head", env=data)

@@ -100,6 +100,8 @@ def test_an_overridden_plural_is_used(tmp_path: Path) -> None:
         ({"resource_plural": "Tasks"}, "snake_case identifier"),
         ({"resource": "health_check", "resource_plural": "health"}, "collides with a name"),
         ({"resource_plural": "resources"}, "collides with a name"),
+        ({"jobs": "celery"}, "Invalid choice"),
+        ({"jobs": "procrastinate", "jobs_after_revision": "0001 head"}, "not an Alembic revision"),
     ],
 )
 def test_bad_answers_are_refused(tmp_path: Path, answers: dict[str, Any], message: str) -> None:

@@ -18,9 +18,31 @@ class Toggle:
     files: tuple[str, ...]  # present when on, absent when off
     # Extra answers the option needs to be on (an option that requires another).
     requires: tuple[tuple[str, Answer], ...] = ()
+    # The question that takes the project's current Alembic head when the option is turned on
+    # (an option that adds a migration chains it after the project's own).
+    head_question: str | None = None
+    # What its docs page tells users to run after turning it off, in the project.
+    after_off: tuple[tuple[str, ...], ...] = ()
 
 
 TOGGLES = (
+    Toggle(
+        "jobs",
+        "procrastinate",
+        "none",
+        ("app/jobs/worker.py", "app/core/mail.py", "tests/jobs/test_scale.py"),
+        head_question="jobs_after_revision",
+        after_off=(  # docs/jobs.md, "Turning jobs off": the applied migration stays
+            (
+                "git",
+                "checkout",
+                "HEAD",
+                "--",
+                "alembic/versions/procrastinate_3_10_0.py",
+                "alembic/versions/procrastinate_3_10_0.sql",
+            ),
+        ),
+    ),
     Toggle("use_docker", True, False, ("Dockerfile", "compose.yaml", ".dockerignore")),
     Toggle(
         "github_actions",
