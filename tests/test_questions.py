@@ -82,6 +82,10 @@ def test_an_overridden_plural_is_used(tmp_path: Path) -> None:
         ({"python_version": "3.11"}, "Invalid choice"),
         ({"observability": ["zipkin"]}, "Invalid choice"),
         ({"observability": ["otel", "datadog"]}, "Invalid choice"),
+        (
+            {"kubernetes": True, "use_docker": False},
+            "Kubernetes manifests run the service's Docker",
+        ),
         ({"resource": ""}, "must not be empty"),
         ({"resource": "Task"}, "snake_case identifier"),
         ({"resource": "line-item"}, "snake_case identifier"),

@@ -74,6 +74,23 @@ TOGGLES = (
             "tests/observability/test_metrics.py",
         ),
     ),
+    Toggle(
+        "kubernetes",
+        True,
+        False,
+        (
+            "deploy/kubernetes/base/kustomization.yaml",
+            "deploy/kubernetes/base/api.yaml",
+            "deploy/kubernetes/base/migration-job.yaml",
+            "deploy/kubernetes/base/network-policy.yaml",
+            "deploy/kubernetes/overlays/production/kustomization.yaml",
+            "deploy/kubernetes/secret.example.yaml",
+            "tests/deploy/manifests.py",
+            "tests/deploy/test_validation.py",
+            "tests/deploy/test_workloads.py",
+        ),
+        requires=(("use_docker", True),),
+    ),
 )
 
 

@@ -22,6 +22,7 @@ PRESETS: dict[str, dict[str, Any]] = {
     # ---- One per option that is off by default: the option alone, turned on. ----
     "observability": {"observability": ["otel", "prometheus"]},
     "jobs": {"jobs": "procrastinate", "resource": "line_item"},
+    "kubernetes": {"kubernetes": True},  # needs use_docker, on by default
     # ---- Names, plurals and field kinds. ----
     "category-py312": {"python_version": "3.12", "resource": "category"},
     "person": {
