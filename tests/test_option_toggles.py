@@ -2,7 +2,7 @@
 and off with `copier update --data`: the option's files appear and disappear, Alembic keeps a
 single head (an option's migration chains after the project's own), the rows stay, and the
 project passes its checks each time. The options are listed in tests/support/options.py; those
-that only add files of other tools are turned on and off together."""
+that add deployment files, not code, are turned on and off together."""
 
 from pathlib import Path
 from typing import Any

@@ -23,8 +23,8 @@ class Toggle:
     head_question: str | None = None
     # What its docs page tells users to run after turning it off, in the project.
     after_off: tuple[tuple[str, ...], ...] = ()
-    # Whether it changes the service's Python code, settings or dependencies; an option that
-    # only adds files of other tools (Dockerfile, workflows, manifests) does not.
+    # Whether it changes the service itself (app/, its settings or runtime dependencies); an
+    # option that adds deployment files (and tests of them) does not.
     changes_code: bool = True
 
 
@@ -90,14 +90,15 @@ TOGGLES = (
             "tests/deploy/test_workloads.py",
         ),
         requires=(("use_docker", True),),
+        changes_code=False,
     ),
 )
 
 
 def toggle_runs() -> list[tuple[Toggle, ...]]:
-    """What the update tests turn on and off together: each option that changes code alone,
-    and the options that only add files all at once (one run instead of one each: their files
-    cannot meet, and the project's own checks are the same with or without them)."""
+    """What the update tests turn on and off together: each option that changes the service
+    alone, and the deployment-file options all at once (one run instead of one each: their
+    files do not meet, and the service they deploy is the same with or without them)."""
     files_only = tuple(toggle for toggle in TOGGLES if not toggle.changes_code)
     alone: list[tuple[Toggle, ...]] = [(toggle,) for toggle in TOGGLES if toggle.changes_code]
     return [*alone, files_only] if files_only else alone
