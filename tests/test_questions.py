@@ -82,6 +82,10 @@ def test_an_overridden_plural_is_used(tmp_path: Path) -> None:
         ({"python_version": "3.11"}, "Invalid choice"),
         ({"observability": ["zipkin"]}, "Invalid choice"),
         ({"observability": ["otel", "datadog"]}, "Invalid choice"),
+        (
+            {"kubernetes": True, "use_docker": False},
+            "Kubernetes manifests run the service's Docker",
+        ),
         ({"resource": ""}, "must not be empty"),
         ({"resource": "Task"}, "snake_case identifier"),
         ({"resource": "line-item"}, "snake_case identifier"),
@@ -96,6 +100,8 @@ def test_an_overridden_plural_is_used(tmp_path: Path) -> None:
         ({"resource_plural": "Tasks"}, "snake_case identifier"),
         ({"resource": "health_check", "resource_plural": "health"}, "collides with a name"),
         ({"resource_plural": "resources"}, "collides with a name"),
+        ({"jobs": "celery"}, "Invalid choice"),
+        ({"jobs": "procrastinate", "jobs_after_revision": "0001 head"}, "not an Alembic revision"),
     ],
 )
 def test_bad_answers_are_refused(tmp_path: Path, answers: dict[str, Any], message: str) -> None:

@@ -21,6 +21,8 @@ PRESETS: dict[str, dict[str, Any]] = {
     "default": {},
     # ---- One per option that is off by default: the option alone, turned on. ----
     "observability": {"observability": ["otel", "prometheus"]},
+    "jobs": {"jobs": "procrastinate", "resource": "line_item"},
+    "kubernetes": {"kubernetes": True},  # needs use_docker, on by default
     # ---- Names, plurals and field kinds. ----
     "category-py312": {"python_version": "3.12", "resource": "category"},
     "person": {
@@ -52,4 +54,5 @@ FREE_TEXT_COVERAGE: dict[str, tuple[str, ...]] = {
     "resource_plural": ("tests/test_questions.py", "tests/test_add_resource.py"),
     "resource_fields": ("user-all-field-kinds", "order-reserved-words", "tests/test_questions.py"),
     "after_revision": ("tests/test_add_resource.py",),
+    "jobs_after_revision": ("tests/support/options.py", "tests/test_questions.py"),
 }
