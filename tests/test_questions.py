@@ -73,6 +73,8 @@ def test_an_overridden_plural_is_used(tmp_path: Path) -> None:
     ("answers", "message"),
     [
         ({"project_name": "  "}, "must not be empty"),
+        ({"project_name": "Acme\nOrders"}, "one line without control characters"),
+        ({"description": "Orders.\tAnd more."}, "one line without control characters"),
         ({"project_slug": "Acme Orders"}, "must be kebab-case"),
         ({"project_slug": "acme--orders"}, "must be kebab-case"),
         ({"project_slug": "1acme"}, "must be kebab-case"),

@@ -27,7 +27,7 @@ PRESETS: dict[str, dict[str, Any]] = {
     "category-py312": {"python_version": "3.12", "resource": "category"},
     "person": {
         "resource": "person",
-        "description": "Tracks people: who, when & why <for now>.",
+        "description": 'Tracks "people": who, when & why <for now>.',
         "author_name": "Zoë O'Brien",
         "author_email": "zoe.obrien@example.co.uk",
     },
