@@ -31,9 +31,12 @@ PRESETS: dict[str, dict[str, Any]] = {
         "author_name": "Zoë O'Brien",
         "author_email": "zoe.obrien@example.co.uk",
     },
+    # SQL reserved words, and the list endpoint's own parameters as fields of kinds that do not
+    # filter by a parameter of their name.
     "order-reserved-words": {
         "resource": "order",
-        "resource_fields": "user:str(100) group:int>=1 select:text? desc:bool=false",
+        "resource_fields": "user:str(100) group:int>=1 select:text? desc:bool=false "
+        "limit:int>=0 offset:decimal(6,2)=0 cursor:text? sort:date? q:float?",
     },
     "user-all-field-kinds": {
         "python_version": "3.12",
