@@ -8,10 +8,12 @@ reproduce it. tests/test_drawn_names.py draws names and fields from the grammar 
 """
 
 import datetime
+import re
 from pathlib import Path
 
 import pytest
 
+from tests.support.paths import TEMPLATE_ROOT
 from tests.support.postgres import PostgresServer
 from tests.support.project import Project
 from tests.support.pythons import python_for
@@ -84,3 +86,21 @@ def test_a_sample_of_nouns_passes_mypy_and_its_whole_suite(
         database = postgres.create_database(f"names_{noun}")
         env = {"TEST_DATABASE_URL": database}
         project.uv_run("pytest", "-q", "-p", "no:cacheprovider", env=env)
+
+
+def reserved(name: str) -> set[str]:
+    """The words of one of includes/names.jinja's lists."""
+    names = (TEMPLATE_ROOT / "includes/names.jinja").read_text()
+    found = re.search(rf"set {name} = \[(.*?)\]", names, re.DOTALL)
+    assert found, name
+    return set(re.findall(r'"(\w+)"', found.group(1)))
+
+
+def test_no_plural_can_replace_one_of_the_templates_own_api_test_modules() -> None:
+    """tests/api/test_<plural>.py sits beside the template's own modules there: each of their
+    names must be refused as a plural (a new module there must be added to the list)."""
+    modules = (TEMPLATE_ROOT / "template/tests/api").glob("test_*.py*")
+    own = {path.name.split(".")[0].removeprefix("test_") for path in modules} - {
+        "{{ resource_plural }}"
+    }
+    assert own - reserved("RESERVED_PLURALS") - reserved("RESERVED_NAMES") == set()
