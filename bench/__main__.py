@@ -6,6 +6,7 @@ Exits 1 if any request got a non-2xx response or a socket error, 2 if the harnes
 """
 
 import json
+import os
 import sys
 import tempfile
 from contextlib import ExitStack
@@ -17,11 +18,12 @@ from bench.database import BenchServer, TaskTable
 from bench.depth import run_depth
 from bench.endpoints import run_endpoints, write_cursors
 from bench.errors import HarnessError
+from bench.jobs import JobRun, run_jobs
 from bench.load import wrk_binary
 from bench.machine import describe, load_average
 from bench.options import Options, parse_args
 from bench.project import render
-from bench.report import Figures, markdown
+from bench.report import Figures, jobs_section, markdown
 from bench.servers import AppProcess
 from bench.suite import run_suite
 
@@ -55,13 +57,36 @@ def measure(options: Options, work: Path, stack: ExitStack) -> Figures:
 
     progress("timing the rendered project's test suite")
     suite = run_suite(project, server, options.isolation_tests, with_fuzzing=options.fuzzing_run)
+    jobs = measure_jobs(options, work, server)
     machine = describe(project, server, load_before)
-    return Figures(machine, project.render_seconds, endpoints, depth, suite)
+    return Figures(machine, project.render_seconds, endpoints, depth, suite, jobs)
+
+
+def measure_jobs(options: Options, work: Path, server: BenchServer) -> list[JobRun]:
+    progress("rendering a project with jobs=procrastinate and installing its environment")
+    project = render(work / "jobs-project", extras=(), answers={"jobs": "procrastinate"})
+    progress(f"running {options.jobs:,} jobs on 1 and 2 worker processes, interleaved")
+    return run_jobs(options, project, server)
+
+
+def main_jobs_only(options: Options) -> int:
+    """`--jobs-only`: the worker throughput alone, on a server of its own."""
+    load_before = load_average()
+    with ExitStack() as stack:
+        work = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="bench-")))
+        server = stack.enter_context(BenchServer(durable=options.durable))
+        runs = measure_jobs(options, work, server)
+    print("\n".join(jobs_section(runs, options)))
+    load = f"load average {load_before} before the run, {load_average()} after"
+    print(f"\n{os.cpu_count()} CPUs; {load}.")
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
     options = parse_args(argv)
     try:
+        if options.jobs_only:
+            return main_jobs_only(options)
         wrk_binary()
         with ExitStack() as stack:
             work = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="bench-")))

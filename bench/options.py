@@ -20,6 +20,9 @@ class Options:
     durable: bool
     service_env: dict[str, str]
     json_path: Path | None
+    jobs: int
+    job_concurrency: int
+    jobs_only: bool
 
     @property
     def deep_position(self) -> int:
@@ -79,11 +82,16 @@ def parse_args(argv: list[str] | None = None) -> Options:
         help="an extra setting for the rendered service, e.g. LOG_LEVEL=WARNING (repeatable)",
     )
     add("--json", dest="json_path", type=Path, help="also write every figure to this JSON file")
+    add("--jobs", type=int, default=5000, help="jobs per worker-throughput run (default 5000)")
+    add("--job-concurrency", type=int, default=10, help="JOBS_CONCURRENCY of each worker")
+    add("--jobs-only", action="store_true", help="measure the job workers only")
     args = parser.parse_args(argv)
     if args.rows < 100 or args.deep_rows < 100:
         parser.error("--rows and --deep-rows must be at least 100")
-    if min(args.rounds, args.connections, args.isolation_tests) < 1:
-        parser.error("--rounds, --connections and --isolation-tests must be positive")
+    if min(args.rounds, args.connections, args.isolation_tests, args.jobs) < 1:
+        parser.error("--rounds, --connections, --isolation-tests and --jobs must be positive")
+    if args.job_concurrency < 1:
+        parser.error("--job-concurrency must be positive")
     if min(args.duration, args.latency_duration) <= 0 or args.warmup < 0:
         parser.error("durations must be positive (the warm-up may be 0)")
     return Options(
@@ -99,4 +107,7 @@ def parse_args(argv: list[str] | None = None) -> Options:
         durable=args.durable,
         service_env=dict(args.service_env),
         json_path=args.json_path,
+        jobs=args.jobs,
+        job_concurrency=args.job_concurrency,
+        jobs_only=args.jobs_only,
     )

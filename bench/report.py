@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from bench.depth import DEEP_PAGE, FIRST_PAGE
 from bench.endpoints import EndpointFigures
+from bench.jobs import WORKER_COUNTS, JobRun
 from bench.options import Options
 from bench.rounds import Rounds
 from bench.servers import REFERENCE, RENDERED
@@ -25,6 +26,7 @@ class Figures:
     endpoints: EndpointFigures
     depth: Rounds
     suite: SuiteFigures
+    jobs: list[JobRun]
 
     def failures(self) -> list[str]:
         """A line for every app and measurement that got a non-2xx response or a socket error."""
@@ -46,6 +48,7 @@ def markdown(figures: Figures, options: Options) -> list[str]:
         latency_section(figures.endpoints),
         depth_section(figures.depth, options),
         suite_section(figures.suite, figures.render_seconds),
+        jobs_section(figures.jobs, options),
     ]
     if failed := figures.failures():
         sections.append(["## FAILED: requests outside 2xx", "", *[f"- {line}" for line in failed]])
@@ -165,3 +168,26 @@ def suite_section(suite: SuiteFigures, render_seconds: float) -> list[str]:
         lines += ["", f"Warning: {len(failed)} test(s) of the rendered suite failed:"]
         lines += [f"- {nodeid}" for nodeid in failed]
     return lines
+
+
+def jobs_section(runs: list[JobRun], options: Options) -> list[str]:
+    """Jobs per second of one and of two worker processes, per round and their median."""
+    rates = {workers: [run.per_second for run in runs if run.workers == workers]
+             for workers in WORKER_COUNTS}  # fmt: skip
+    single = median_of(rates[1])
+    rows = [
+        [
+            f"{workers} worker{'s' if workers > 1 else ''}",
+            *[f"{rate:,.0f}" for rate in rates[workers]],
+            f"**{median_of(rates[workers]):,.0f}**",
+            f"{median_of(rates[workers]) / single:.2f}",
+        ]
+        for workers in WORKER_COUNTS
+    ]
+    rounds = [f"round {number}" for number in range(1, len(rates[1]) + 1)]
+    return [
+        f"## Background jobs: {options.jobs:,} `send_email` jobs queued in one commit, "
+        f"JOBS_CONCURRENCY={options.job_concurrency}, jobs/s until the last one succeeded",
+        "",
+        *table(["workers", *rounds, "median", "vs 1 worker"], rows),
+    ]

@@ -4,9 +4,11 @@ Helpers live in tests/support/; nothing imports from this module.
 """
 
 import os
+import random
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -16,6 +18,7 @@ from tests.support.environments import Environments
 from tests.support.postgres import PostgresServer
 from tests.support.project import Project
 from tests.support.pythons import python_for
+from tests.support.resources import render_service, template_copy
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -32,6 +35,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default=datetime.now(UTC).date().toordinal(),  # rotates daily
         help="Seed that draws the pairwise combinations when --pairs is a number.",
     )
+    group.addoption(
+        "--names-seed",
+        type=int,
+        default=random.SystemRandom().randrange(2**32),  # new names every run
+        help="Seed of the names and fields tests/test_drawn_names.py draws.",
+    )
 
 
 def selection(config: pytest.Config) -> Selection:
@@ -40,8 +49,11 @@ def selection(config: pytest.Config) -> Selection:
     return combination_set().selection(count, int(config.getoption("--pairs-seed")))
 
 
-def pytest_report_header(config: pytest.Config) -> str:
-    return "combinations: " + selection(config).describe()
+def pytest_report_header(config: pytest.Config) -> list[str]:
+    return [
+        "combinations: " + selection(config).describe(),
+        f"drawn names (tests/test_drawn_names.py): --names-seed={config.getoption('--names-seed')}",
+    ]
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
@@ -132,3 +144,16 @@ def synced(rendered: Rendered, environments: Environments) -> Rendered:
     """The rendered project using its dependency set's environment (`uv sync` once per set)."""
     python = python_for(rendered.answers["python_version"])
     return replace(rendered, project=environments.sync(rendered.project, python))
+
+
+@pytest.fixture(scope="session")
+def template_files(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The template's working-tree files outside git, which Copier copies instead of cloning."""
+    return template_copy(tmp_path_factory.mktemp("template"))
+
+
+@pytest.fixture(scope="session")
+def default_service(template_files: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A service with every default (its resource: task), rendered once, to add resources to."""
+    destination = tmp_path_factory.mktemp("default-service") / "service"
+    return render_service(template_files, destination, {"project_name": "Names"})

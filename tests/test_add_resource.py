@@ -30,7 +30,11 @@ def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def service(template: Path, destination: Path) -> Project:
     """A service with every option that adds code (its tests then cover the new resources)."""
-    answers = {"project_name": "Shop", "observability": ["otel", "prometheus"]}
+    answers = {
+        "project_name": "Shop",
+        "observability": ["otel", "prometheus"],
+        "jobs": "procrastinate",
+    }
     return start(template, destination, answers, ref=None)
 
 

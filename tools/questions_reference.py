@@ -35,6 +35,9 @@ WHEN = {
     None: "when creating a service and when adding a resource",
     "{{ kind == 'service' }}": "when creating a service",
     "{{ kind == 'resource' }}": "when adding a resource",
+    "{{ kind == 'service' and jobs == 'procrastinate' }}": (
+        "when creating a service with `jobs: procrastinate`"
+    ),
 }
 
 Files = frozenset[str]

@@ -24,6 +24,7 @@ import app.models  # noqa: F401  (registers every table on the metadata)
 from app.core.config import Settings, get_settings
 from app.db import migration_lock
 from app.db.base import Base
+from app.db.unmanaged import include_name
 
 config = context.config
 target_metadata = Base.metadata
@@ -77,7 +78,10 @@ def compare_type(
 def run_migrations(connection: Connection) -> None:
     migration_lock.acquire(connection, lock_wait_seconds())
     context.configure(
-        connection=connection, target_metadata=target_metadata, compare_type=compare_type
+        connection=connection,
+        target_metadata=target_metadata,
+        compare_type=compare_type,
+        include_name=include_name,
     )
     with context.begin_transaction():
         set_timeouts()

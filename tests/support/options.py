@@ -18,6 +18,17 @@ class Toggle:
     files: tuple[str, ...]  # present when on, absent when off
     # Extra answers the option needs to be on (an option that requires another).
     requires: tuple[tuple[str, Answer], ...] = ()
+    # The question that takes the project's current Alembic head when the option is turned on
+    # (an option that adds a migration chains it after the project's own).
+    head_question: str | None = None
+    # What its docs page tells users to run after turning it off, in the project.
+    after_off: tuple[tuple[str, ...], ...] = ()
+    # Whether it changes the service itself (app/, its settings or runtime dependencies); an
+    # option that adds deployment files (and tests of them) does not.
+    changes_code: bool = True
+    # False: turning it off needs steps of the user's own that no test runs yet (its docs page
+    # says which); the update tests then only turn it on.
+    can_turn_off: bool = True
 
 
 TOGGLES = (
@@ -32,15 +43,42 @@ TOGGLES = (
             "tests/auth/users.py",
             "tests/api/contracts/auth.json",
         ),
+        head_question="auth_after_revision",
+        # docs/auth.md, "Turning auth off": a migration of the user's own (not automated yet).
+        can_turn_off=False,
     ),
     # A route of app/api/v1/routes/auth.py, no file of its own.
     Toggle("auth_registration", True, False, (), requires=(("auth", "jwt"),)),
-    Toggle("use_docker", True, False, ("Dockerfile", "compose.yaml", ".dockerignore")),
+    Toggle(
+        "jobs",
+        "procrastinate",
+        "none",
+        ("app/jobs/worker.py", "app/core/mail.py", "tests/jobs/test_scale.py"),
+        head_question="jobs_after_revision",
+        after_off=(  # docs/jobs.md, "Turning jobs off": the applied migration stays
+            (
+                "git",
+                "checkout",
+                "HEAD",
+                "--",
+                "alembic/versions/procrastinate_3_10_0.py",
+                "alembic/versions/procrastinate_3_10_0.sql",
+            ),
+        ),
+    ),
+    Toggle(
+        "use_docker",
+        True,
+        False,
+        ("Dockerfile", "compose.yaml", ".dockerignore"),
+        changes_code=False,
+    ),
     Toggle(
         "github_actions",
         True,
         False,
         (".github/workflows/ci.yml", ".github/workflows/template-update.yml"),
+        changes_code=False,
     ),
     Toggle(
         "observability",
@@ -56,4 +94,31 @@ TOGGLES = (
             "tests/observability/test_metrics.py",
         ),
     ),
+    Toggle(
+        "kubernetes",
+        True,
+        False,
+        (
+            "deploy/kubernetes/base/kustomization.yaml",
+            "deploy/kubernetes/base/api.yaml",
+            "deploy/kubernetes/base/migration-job.yaml",
+            "deploy/kubernetes/base/network-policy.yaml",
+            "deploy/kubernetes/overlays/production/kustomization.yaml",
+            "deploy/kubernetes/secret.example.yaml",
+            "tests/deploy/manifests.py",
+            "tests/deploy/test_validation.py",
+            "tests/deploy/test_workloads.py",
+        ),
+        requires=(("use_docker", True),),
+        changes_code=False,
+    ),
 )
+
+
+def toggle_runs() -> list[tuple[Toggle, ...]]:
+    """What the update tests turn on and off together: each option that changes the service
+    alone, and the deployment-file options all at once (one run instead of one each: their
+    files do not meet, and the service they deploy is the same with or without them)."""
+    files_only = tuple(toggle for toggle in TOGGLES if not toggle.changes_code)
+    alone: list[tuple[Toggle, ...]] = [(toggle,) for toggle in TOGGLES if toggle.changes_code]
+    return [*alone, files_only] if files_only else alone

@@ -22,17 +22,22 @@ PRESETS: dict[str, dict[str, Any]] = {
     # ---- One per option that is off by default: the option alone, turned on. ----
     "observability": {"observability": ["otel", "prometheus"]},
     "auth": {"auth": "jwt", "auth_registration": True, "resource": "member"},
+    "jobs": {"jobs": "procrastinate", "resource": "line_item"},
+    "kubernetes": {"kubernetes": True},  # needs use_docker, on by default
     # ---- Names, plurals and field kinds. ----
     "category-py312": {"python_version": "3.12", "resource": "category"},
     "person": {
         "resource": "person",
-        "description": "Tracks people: who, when & why <for now>.",
+        "description": 'Tracks "people": who, when & why <for now>.',
         "author_name": "Zoë O'Brien",
         "author_email": "zoe.obrien@example.co.uk",
     },
+    # SQL reserved words, and the list endpoint's own parameters as fields of kinds that do not
+    # filter by a parameter of their name.
     "order-reserved-words": {
         "resource": "order",
-        "resource_fields": "user:str(100) group:int>=1 select:text? desc:bool=false",
+        "resource_fields": "user:str(100) group:int>=1 select:text? desc:bool=false "
+        "limit:int>=0 offset:decimal(6,2)=0 cursor:text? sort:date? q:float?",
     },
     "user-all-field-kinds": {
         "python_version": "3.12",
@@ -54,4 +59,5 @@ FREE_TEXT_COVERAGE: dict[str, tuple[str, ...]] = {
     "resource_fields": ("user-all-field-kinds", "order-reserved-words", "tests/test_questions.py"),
     "after_revision": ("tests/test_add_resource.py",),
     "auth_after_revision": ("tests/test_questions.py",),
+    "jobs_after_revision": ("tests/support/options.py", "tests/test_questions.py"),
 }

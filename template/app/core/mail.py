@@ -1,7 +1,9 @@
-"""Emails the service sends (e.g. password reset links), and the interface that sends them.
+"""Email: the message, and the sender that delivers it.
 
-`LogMailSender` only logs who gets what subject, never the body (it may hold a token): replace
-it with a real sender (SMTP, an email API) where the app is built (`app.main`).
+`LogMailSender` only logs (the recipient and subject, never the body: it may hold a token).
+Replace it with a real sender (SMTP, an email API) where the app builds its sender; with
+jobs on, that is `app.jobs.worker.worker_resources`, and whatever queues an email
+(`JobQueue.send_email`) goes through the `send_email` job and this interface.
 """
 
 import logging
@@ -20,7 +22,7 @@ class Email(BaseModel):
 
 class MailSender(Protocol):
     async def send(self, email: Email) -> None:
-        """Deliver `email`, or raise."""
+        """Deliver `email`, or raise (a job sending it is then retried)."""
 
 
 class LogMailSender:

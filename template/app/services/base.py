@@ -37,8 +37,12 @@ class ResourceService[
         build it. The caller owns the session and closes it."""
         return cls(cls.repository_class.from_session(session))
 
+    def new_entity(self, data: CreateT) -> ModelT:
+        """The ORM object a create adds."""
+        return self.repository.model(**data.model_dump())
+
     async def create(self, data: CreateT) -> ReadT:
-        entity = await self.repository.add(self.repository.model(**data.model_dump()))
+        entity = await self.repository.add(self.new_entity(data))
         await self.repository.commit()
         return self.repository.record_of(entity)
 

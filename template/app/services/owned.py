@@ -1,7 +1,7 @@
 """Services of owned records: built for the request's principal, they create records owned by
 it and see only its records (all of them for an admin)."""
 
-from typing import Any, Self
+from typing import Self
 
 from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -36,12 +36,14 @@ class OwnedResourceService[
         repository = cls.repository_class.for_owner(session, principal.owner_filter())
         return cls(repository, creator_id=principal.user_id)
 
-    async def create(self, data: CreateT, owner_id: int | None = None) -> ReadT:
-        """Create a record owned by `owner_id`, by default the principal the service is for."""
-        owner = owner_id if owner_id is not None else self.creator_id
-        if owner is None:
-            raise ValueError("a record needs an owner: pass owner_id outside a request")
-        values: dict[str, Any] = data.model_dump()
-        entity = await self.repository.add(self.repository.model(**values, owner_id=owner))
-        await self.repository.commit()
-        return self.repository.record_of(entity)
+    @classmethod
+    def for_creator(cls, session: AsyncSession, creator_id: int) -> Self:
+        """The service as a job or a script uses it: every record visible, new ones owned by
+        `creator_id`."""
+        return cls(cls.repository_class.for_owner(session, None), creator_id=creator_id)
+
+    def new_entity(self, data: CreateT) -> ModelT:
+        """The ORM object a create adds, owned by the principal the service is for."""
+        if self.creator_id is None:
+            raise ValueError("a record needs an owner: build the service with a creator_id")
+        return self.repository.model(**data.model_dump(), owner_id=self.creator_id)

@@ -11,7 +11,7 @@ from app.core.mail import Email
 from app.models.user import User
 from app.security.passwords import Passwords
 from tests.assertions import assert_problem
-from tests.auth.users import PASSWORD, add_user, bearer
+from tests.auth.users import PASSWORD, Outbox, add_user, bearer
 
 TOKEN, REFRESH = "/api/v1/auth/token", "/api/v1/auth/refresh"
 ME = "/api/v1/users/me"
@@ -219,13 +219,13 @@ def reset_token(email: Email) -> str:
 
 
 async def test_a_password_reset_ends_every_session_and_is_single_use(
-    anonymous: AsyncClient, user_email: str, outbox: list[Email]
+    anonymous: AsyncClient, user_email: str, outbox: Outbox
 ) -> None:
     session = await tokens(anonymous)
     asked = await anonymous.post("/api/v1/auth/password-reset", json={"email": user_email})
     assert asked.status_code == 202
-    assert [email.to for email in outbox] == [user_email]
-    token = reset_token(outbox[0])
+    assert [email.to for email in await outbox()] == [user_email]
+    token = reset_token((await outbox())[0])
     confirm = {"token": token, "new_password": RESET_PASSWORD}
     path = "/api/v1/auth/password-reset/confirm"
     assert (await anonymous.post(path, json=confirm)).status_code == 204
@@ -237,17 +237,17 @@ async def test_a_password_reset_ends_every_session_and_is_single_use(
 
 
 async def test_a_reset_request_answers_the_same_for_an_unknown_email(
-    anonymous: AsyncClient, user_email: str, outbox: list[Email]
+    anonymous: AsyncClient, user_email: str, outbox: Outbox
 ) -> None:
     path = "/api/v1/auth/password-reset"
     known = await anonymous.post(path, json={"email": user_email})
     unknown = await anonymous.post(path, json={"email": "nobody@example.com"})
     assert (known.status_code, known.content) == (unknown.status_code, unknown.content)
-    assert len(outbox) == 1
+    assert len(await outbox()) == 1
 
 
 async def test_an_expired_reset_token_is_refused(
-    app: FastAPI, anonymous: AsyncClient, user_email: str, outbox: list[Email]
+    app: FastAPI, anonymous: AsyncClient, user_email: str, outbox: Outbox
 ) -> None:
     await anonymous.post("/api/v1/auth/password-reset", json={"email": user_email})
     async with app.state.database.session() as session:
@@ -255,6 +255,6 @@ async def test_an_expired_reset_token_is_refused(
             text("UPDATE password_reset_tokens SET expires_at = now() - interval '1 second'")
         )
         await session.commit()
-    confirm = {"token": reset_token(outbox[0]), "new_password": RESET_PASSWORD}
+    confirm = {"token": reset_token((await outbox())[0]), "new_password": RESET_PASSWORD}
     response = await anonymous.post("/api/v1/auth/password-reset/confirm", json=confirm)
     assert_problem(response, 400)

@@ -1,11 +1,15 @@
 """Users for the tests: created in the app's database, signed in by an access token."""
 
+from collections.abc import Awaitable, Callable
+from uuid import uuid4
+
 from fastapi import FastAPI
 from httpx import AsyncClient
 from sqlalchemy import NullPool, select
-from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
 
 from app.core.config import Settings
+from app.core.mail import Email
 from app.models.user import User
 from app.security.credentials import Credentials
 from app.security.principal import ADMIN_SCOPE
@@ -13,6 +17,8 @@ from app.security.tokens import AccessClaims
 
 PASSWORD = "correct horse battery staple"  # noqa: S105  (every test user's password)
 OWNER = "owner@example.com"
+# The emails the app sent (or queued) during a test: tests/auth/conftest.py's `outbox`.
+Outbox = Callable[[], Awaitable[list[Email]]]
 FUZZER = "fuzzer@example.com"
 # Stands for the fuzzer's token until a call arrives (tests/api/test_fuzz.py).
 FUZZER_MARK = "fuzzer"
@@ -51,6 +57,14 @@ async def sign_in(
     user = await add_user(app, email, scopes)
     client.headers.update(bearer(access_token(app, user)))
     return user
+
+
+async def add_owner(session: AsyncSession) -> int:
+    """A new user (who cannot sign in) to own records created outside requests; not committed."""
+    user = User(email=f"owner-{uuid4().hex}@example.com", password_hash="!")  # noqa: S106
+    session.add(user)
+    await session.flush()
+    return user.id
 
 
 async def fuzzing_token(settings: Settings) -> str:

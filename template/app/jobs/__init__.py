@@ -1,0 +1,7 @@
+"""Background jobs on PostgreSQL with procrastinate (docs/jobs.md).
+
+- `app`: the procrastinate app; `connector`: how a job is queued in the caller's transaction.
+- `queue`: what the web process may queue, one typed method per job.
+- `tasks`: the jobs themselves; they call services, never HTTP code.
+- `worker`: the worker process (`python -m app.jobs.worker`).
+"""

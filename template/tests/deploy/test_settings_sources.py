@@ -1,0 +1,67 @@
+"""The ConfigMap and the Secret hold the service's settings under their exact names, secrets in
+the Secret only, and together they make settings the service accepts."""
+
+import pytest
+from pydantic import SecretStr, ValidationError
+
+from app.core.config import Settings
+from tests.deploy.manifests import Manifests, secret_example
+
+FIELDS = Settings.model_fields
+NAMES = {name.upper() for name in FIELDS}
+# Variables other libraries read, documented in app/core/telemetry.py.
+LIBRARY_PREFIXES = ("OTEL_",)
+SECRET_FIELDS = {
+    name.upper()
+    for name, field in FIELDS.items()
+    if SecretStr in (field.annotation, *getattr(field.annotation, "__args__", ()))
+}
+
+
+def secret_values() -> dict[str, str]:
+    values: dict[str, str] = secret_example()["stringData"]
+    return values
+
+
+def test_every_key_names_a_setting(manifests: Manifests) -> None:
+    unknown = {
+        key
+        for key in manifests.config()
+        if key not in NAMES and not key.startswith(LIBRARY_PREFIXES)
+    }
+    assert not unknown, f"not settings of app/core/config.py: {sorted(unknown)}"
+    assert set(secret_values()) <= NAMES
+
+
+def test_secrets_are_in_the_secret_only(manifests: Manifests) -> None:
+    assert SECRET_FIELDS, "Settings has no SecretStr field"
+    assert set(secret_values()) == SECRET_FIELDS
+    assert not SECRET_FIELDS & set(manifests.config())
+
+
+def test_every_required_setting_is_given(manifests: Manifests) -> None:
+    required = {name.upper() for name, field in FIELDS.items() if field.is_required()}
+    assert required <= set(manifests.config()) | set(secret_values())
+
+
+def configure(monkeypatch: pytest.MonkeyPatch, values: dict[str, str]) -> Settings:
+    """The settings a pod with exactly these environment variables reads."""
+    for name in NAMES:
+        monkeypatch.delenv(name, raising=False)
+    for name, value in values.items():
+        monkeypatch.setenv(name, value)
+    return Settings(_env_file=None)
+
+
+def test_the_settings_are_accepted_once_the_secrets_are_real(
+    manifests: Manifests, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config, secrets = manifests.config(), secret_values()
+    with pytest.raises(ValidationError, match="placeholder password"):
+        configure(monkeypatch, config | secrets)
+    real = {name: url.replace(":change-me@", ":a-real-secret@") for name, url in secrets.items()}
+    settings = configure(monkeypatch, config | real)
+    assert settings.environment == "production"
+    assert settings.web_concurrency == 1
+    assert settings.replicas == int(config["REPLICAS"])
+    assert settings.direct_database_url() == real["DATABASE_DIRECT_URL"]
