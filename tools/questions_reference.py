@@ -38,6 +38,10 @@ WHEN = {
     "{{ kind == 'service' and jobs == 'procrastinate' }}": (
         "when creating a service with `jobs: procrastinate`"
     ),
+    "{{ kind == 'service' and auth == 'jwt' }}": "when creating a service with `auth: jwt`",
+    "{{ kind == 'resource' and auth == 'jwt' }}": (
+        "when adding a resource to a service with `auth: jwt`"
+    ),
 }
 
 Files = frozenset[str]
