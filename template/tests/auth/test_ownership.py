@@ -55,7 +55,7 @@ async def test_records_belong_to_their_creator(
 async def test_an_admin_sees_and_changes_every_record(
     client: AsyncClient, intruder: AsyncClient, admin: AsyncClient, factory: ResourceFactory
 ) -> None:
-    ids = [(await factory.create(caller))["id"] for caller in (client, intruder)]
+    ids = [(await factory.create(caller, i))["id"] for i, caller in enumerate((client, intruder))]
     page = (await admin.get(factory.path, params={"offset": 0})).json()
     assert [item["id"] for item in page["items"]] == ids
     assert page["total"] == 2
