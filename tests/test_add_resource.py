@@ -34,12 +34,13 @@ def service(template: Path, destination: Path) -> Project:
         "project_name": "Shop",
         "observability": ["otel", "prometheus"],
         "jobs": "procrastinate",
+        "auth": "jwt",
     }
     return start(template, destination, answers, ref=None)
 
 
-def add_resource(project: Project, name: str, fields: str) -> None:
-    project.uv_run("python", "-m", "tools.add_resource", name, "--fields", fields)
+def add_resource(project: Project, name: str, fields: str, *options: str) -> None:
+    project.uv_run("python", "-m", "tools.add_resource", name, "--fields", fields, *options)
     commit(project.path, f"Add {name}")
 
 
@@ -50,10 +51,12 @@ def test_added_resources_pass_every_check_and_update_cleanly(
     project = service(template, tmp_path / "shop")
     project.sync(python_for("3.13"))
     add_resource(project, "customer", CUSTOMER)
-    add_resource(project, "order", ORDER)
+    add_resource(project, "order", ORDER, "--owned")  # each order belongs to its creator
 
     registry = yaml.safe_load((project.path / ".copier-resources.yml").read_text())
     assert set(registry["resources"]) == {"task", "customer", "order"}
+    owned = {name for name, entry in registry["resources"].items() if entry.get("owned")}
+    assert owned == {"task", "order"}
     assert 'ForeignKey("customers.id"' in (project.path / "app/models/order.py").read_text()
     project.uv_run("ruff", "check", ".")
     project.uv_run("ruff", "format", "--check", ".")
@@ -117,6 +120,8 @@ def refusal(template: Path, project: Project, answers: dict[str, Any]) -> str:
         ({"resource_plural": "customers"}, "already uses the plural 'customers'"),
         ({"resource": "import"}, "is a Python keyword"),
         ({"resource": "base"}, "collides with a name the generated project already uses"),
+        ({"resource": "user"}, "has 'user' of its own"),  # the service has auth
+        ({"resource_plural": "api_keys"}, "has 'api_keys' of its own"),
         ({"resource_plural": "resources"}, "collides with a name the generated project"),
         ({"resource": "Widget"}, "snake_case identifier"),
         ({"resource_fields": "owner:ref(supplier)"}, "ref(supplier) names no existing resource"),
