@@ -1,6 +1,8 @@
 """Base classes, types and limits shared by every request and response schema."""
 
+import math
 import re
+import sys
 from dataclasses import dataclass
 from datetime import date
 from typing import Annotated, Any
@@ -14,10 +16,11 @@ from pydantic import (
     Field,
     GetCoreSchemaHandler,
     GetJsonSchemaHandler,
+    JsonValue,
     WithJsonSchema,
 )
 from pydantic.json_schema import JsonSchemaValue
-from pydantic_core import CoreSchema, core_schema
+from pydantic_core import CoreSchema, PydanticCustomError, core_schema
 
 # PostgreSQL cannot store NUL characters in text: refusing them here gives a 422, not a 500.
 NO_NUL = r"^[^\x00]*$"
@@ -91,6 +94,64 @@ class DecimalText:
         if not isinstance(value, str) or not re.fullmatch(self.pattern, value):
             raise ValueError(f"expected a decimal as a string matching {self.pattern}")
         return value
+
+
+# JSON fields take any JSON value PostgreSQL's jsonb stores: none with the NUL character or a lone
+# surrogate ("\ud800") in its text (strings and keys), or a number beyond a double, which Python
+# reads as infinite. JsonDocument is its JSON Schema, which clients and fuzzers read; StorableJson
+# is the field type, whose one check names the first part jsonb would refuse (a 422, not the
+# database's error).
+type JsonText = Annotated[str, Field(pattern=NO_NUL)]
+type JsonDocument = (
+    dict[JsonText, JsonDocument]
+    | list[JsonDocument]
+    | JsonText
+    | bool
+    | int
+    | Annotated[float, Field(ge=-sys.float_info.max, le=sys.float_info.max)]
+    | None
+)
+
+
+def _text_refusal(text: str) -> str | None:
+    if "\x00" in text:
+        return "JSON text cannot hold the NUL character (\\u0000)"
+    try:
+        text.encode()
+    except UnicodeEncodeError:
+        return "JSON text must be Unicode: a lone surrogate (\\ud800-\\udfff) is not"
+    return None
+
+
+def _json_refusal(document: object) -> str | None:
+    """Why jsonb would refuse `document` and where (a path like $.tags[2]), or None.
+    A loop, not recursion: Python's JSON parser accepts nesting deeper than its call stack."""
+    pending: list[tuple[str, object]] = [("$", document)]
+    while pending:
+        path, value = pending.pop()
+        if isinstance(value, str) and (refusal := _text_refusal(value)):
+            return f"{refusal}: {path}"
+        if isinstance(value, float) and not math.isfinite(value):
+            return f"JSON numbers must be finite: {path}"
+        if isinstance(value, list):
+            pending.extend((f"{path}[{index}]", item) for index, item in enumerate(value))
+        elif isinstance(value, dict):
+            for key, item in value.items():
+                if refusal := _text_refusal(str(key)):
+                    return f"{refusal}: a key of {path}"
+                pending.append((f"{path}.{key}", item))
+    return None
+
+
+def _storable_json(value: object) -> object:
+    if refusal := _json_refusal(value):
+        raise PydanticCustomError("json_not_storable", refusal)
+    return value
+
+
+StorableJson = Annotated[
+    JsonValue, BeforeValidator(_storable_json, json_schema_input_type=JsonDocument)
+]
 
 
 class InputModel(BaseModel):
