@@ -92,5 +92,7 @@ def test_options_turned_on_then_off_on_update(
         project.uv_run("alembic", "upgrade", "head", env=data)
         for _, read in ROWS:
             assert postgres.query(data["DATABASE_URL"], read) == "kept"
+        for query, output in [row for t in toggles for row in t.rows_after_on] if on else []:
+            assert postgres.query(data["DATABASE_URL"], query) == output
         passes_its_checks(project, postgres, f"toggle_{name}_{'on' if on else 'off'}")
         commit(project.path, f"{name}: {'on' if on else 'off'}")

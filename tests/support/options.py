@@ -21,6 +21,8 @@ class Toggle:
     # The question that takes the project's current Alembic head when the option is turned on
     # (an option that adds a migration chains it after the project's own).
     head_question: str | None = None
+    # What the database of a project with rows holds once the option is on: (query, its output).
+    rows_after_on: tuple[tuple[str, str], ...] = ()
     # What its docs page tells users to run after turning it off, in the project.
     after_off: tuple[tuple[str, ...], ...] = ()
     # Whether it changes the service itself (app/, its settings or runtime dependencies); an
@@ -44,6 +46,14 @@ TOGGLES = (
             "tests/api/contracts/auth.json",
         ),
         head_question="auth_after_revision",
+        # docs/auth.md, "Turning auth on": rows that exist belong to an inactive legacy owner.
+        rows_after_on=(
+            (
+                "SELECT DISTINCT u.email || ' active=' || u.is_active "
+                "FROM tasks t JOIN users u ON u.id = t.owner_id",
+                "legacy-owner@example.invalid active=false",
+            ),
+        ),
         # docs/auth.md, "Turning auth off": a migration of the user's own (not automated yet).
         can_turn_off=False,
     ),
