@@ -44,6 +44,7 @@ TOGGLES = (
             "app/services/auth.py",
             "tests/auth/users.py",
             "tests/api/contracts/auth.json",
+            "tools/create_user.py",
         ),
         head_question="auth_after_revision",
         # docs/auth.md, "Turning auth on": rows that exist belong to an inactive legacy owner.

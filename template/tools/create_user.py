@@ -1,0 +1,74 @@
+"""Create a user from the command line, such as the first admin:
+
+    uv run python -m tools.create_user admin@example.com --scope admin
+
+The password is asked for (twice) on a terminal, or read from the first line of standard input
+(`--password-stdin`, for scripts). The database is DATABASE_URL's, as for the service. The user
+goes through the same validation and hashing as `POST /api/v1/users`.
+"""
+
+import argparse
+import asyncio
+import getpass
+import sys
+
+from pydantic import ValidationError
+
+from app.core.config import Settings, get_settings
+from app.core.errors import ConflictError
+from app.db.session import Database
+from app.schemas.user import UserCreate, UserRead
+from app.security.credentials import Credentials
+from app.security.principal import SCOPES
+from app.services.user import UserService
+
+
+async def create_user(settings: Settings, data: UserCreate) -> UserRead:
+    """`data` as a new user in the database of `settings` (ConflictError if the email is taken)."""
+    database = Database.connect(settings)
+    try:
+        async with database.session() as session:
+            service = UserService.from_credentials(session, Credentials.from_settings(settings))
+            return await service.create(data)
+    finally:
+        await database.dispose()
+
+
+def read_password(from_stdin: bool) -> str:
+    if from_stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    password = getpass.getpass("Password: ")
+    if getpass.getpass("Password again: ") != password:
+        raise SystemExit("The passwords differ; nothing was created.")
+    return password
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m tools.create_user", description=__doc__)
+    parser.add_argument("email")
+    parser.add_argument(
+        "--scope", action="append", default=[], choices=sorted(SCOPES), help="repeatable"
+    )
+    parser.add_argument(
+        "--password-stdin", action="store_true", help="read the password from standard input"
+    )
+    args = parser.parse_args(argv)
+    try:
+        data = UserCreate(
+            email=args.email, password=read_password(args.password_stdin), scopes=args.scope
+        )
+    except ValidationError as error:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in error.errors())
+        print(f"Nothing was created: {problems}", file=sys.stderr)
+        return 2
+    try:
+        user = asyncio.run(create_user(get_settings(), data))
+    except ConflictError as error:
+        print(f"Nothing was created: {error}", file=sys.stderr)
+        return 1
+    print(f"Created user {user.id} ({user.email}) with scopes: {', '.join(user.scopes) or 'none'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
