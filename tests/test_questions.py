@@ -108,6 +108,10 @@ def test_an_overridden_plural_is_used(tmp_path: Path) -> None:
         ({"auth": "jwt", "resource_fields": "owner_id:int"}, "owner_id column of its own"),
         ({"auth": "jwt", "resource_fields": "owner:ref(task)"}, "owner_id column of its own"),
         ({"auth": "jwt", "auth_after_revision": "0001 x"}, "is not an Alembic revision id"),
+        (
+            {"auth": "jwt", "auth_api_keys": True, "auth_api_keys_after_revision": "a;b"},
+            "is not an Alembic revision id",
+        ),
         ({"resource": "i"}, "ruff's E742"),
         ({"jobs": "celery"}, "Invalid choice"),
         ({"jobs": "procrastinate", "jobs_after_revision": "0001 head"}, "not an Alembic revision"),

@@ -25,9 +25,9 @@ class Toggle:
     rows_after_on: tuple[tuple[str, str], ...] = ()
     # What its docs page tells users to run after turning it off, in the project.
     after_off: tuple[tuple[str, ...], ...] = ()
-    # Whether it changes the service itself (app/, its settings or runtime dependencies); an
-    # option that adds deployment files (and tests of them) does not.
-    changes_code: bool = True
+    # Options of one group are turned on and off together, in one project (each run costs CI
+    # minutes): those whose files do not meet, or sub-options of one option.
+    group: str | None = None
     # False: turning it off needs steps of the user's own that no test runs yet (its docs page
     # says which); the update tests then only turn it on.
     can_turn_off: bool = True
@@ -59,7 +59,20 @@ TOGGLES = (
         can_turn_off=False,
     ),
     # A route of app/api/v1/routes/auth.py, no file of its own.
-    Toggle("auth_registration", True, False, (), requires=(("auth", "jwt"),)),
+    Toggle(
+        "auth_registration", True, False, (), requires=(("auth", "jwt"),), group="auth features"
+    ),
+    Toggle(
+        "auth_api_keys",
+        True,
+        False,
+        ("app/services/api_key.py", "app/api/v1/routes/api_keys.py", "tests/auth/test_api_keys.py"),
+        requires=(("auth", "jwt"),),
+        head_question="auth_api_keys_after_revision",
+        group="auth features",
+        # docs/auth.md, "Turning API keys off": a migration of the user's own drops the table.
+        can_turn_off=False,
+    ),
     Toggle(
         "jobs",
         "procrastinate",
@@ -82,14 +95,14 @@ TOGGLES = (
         True,
         False,
         ("Dockerfile", "compose.yaml", ".dockerignore"),
-        changes_code=False,
+        group="deployment files",
     ),
     Toggle(
         "github_actions",
         True,
         False,
         (".github/workflows/ci.yml", ".github/workflows/template-update.yml"),
-        changes_code=False,
+        group="deployment files",
     ),
     Toggle(
         "observability",
@@ -121,15 +134,17 @@ TOGGLES = (
             "tests/deploy/test_workloads.py",
         ),
         requires=(("use_docker", True),),
-        changes_code=False,
+        group="deployment files",
     ),
 )
 
 
 def toggle_runs() -> list[tuple[Toggle, ...]]:
-    """What the update tests turn on and off together: each option that changes the service
-    alone, and the deployment-file options all at once (one run instead of one each: their
-    files do not meet, and the service they deploy is the same with or without them)."""
-    files_only = tuple(toggle for toggle in TOGGLES if not toggle.changes_code)
-    alone: list[tuple[Toggle, ...]] = [(toggle,) for toggle in TOGGLES if toggle.changes_code]
-    return [*alone, files_only] if files_only else alone
+    """What the update tests turn on and off together: each option alone, or its group at once
+    (the deployment-file options: the service they deploy is the same with or without them;
+    auth's sub-options: both extend the same auth)."""
+    runs: dict[str, tuple[Toggle, ...]] = {}
+    for toggle in TOGGLES:
+        key = toggle.group or toggle.option
+        runs[key] = (*runs.get(key, ()), toggle)
+    return list(runs.values())

@@ -21,7 +21,12 @@ PRESETS: dict[str, dict[str, Any]] = {
     "default": {},
     # ---- One per option that is off by default: the option alone, turned on. ----
     "observability": {"observability": ["otel", "prometheus"]},
-    "auth": {"auth": "jwt", "auth_registration": True, "resource": "member"},
+    "auth": {
+        "auth": "jwt",
+        "auth_registration": True,
+        "auth_api_keys": True,
+        "resource": "member",
+    },
     "jobs": {"jobs": "procrastinate", "resource": "line_item"},
     "kubernetes": {"kubernetes": True},  # needs use_docker, on by default
     # ---- Names, plurals and field kinds (two presets: each costs CI minutes). ----
@@ -55,5 +60,6 @@ FREE_TEXT_COVERAGE: dict[str, tuple[str, ...]] = {
     "resource_fields": ("order-all-field-kinds", "tests/test_questions.py"),
     "after_revision": ("tests/test_add_resource.py",),
     "auth_after_revision": ("tests/test_questions.py",),
+    "auth_api_keys_after_revision": ("tests/support/options.py", "tests/test_questions.py"),
     "jobs_after_revision": ("tests/support/options.py", "tests/test_questions.py"),
 }

@@ -16,6 +16,7 @@ class Principal:
 
     user_id: int
     scopes: frozenset[str]
+    api_key_id: int | None = None  # the API key the request came with, if it came with one
 
     @property
     def is_admin(self) -> bool:

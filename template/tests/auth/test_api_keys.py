@@ -1,0 +1,149 @@
+"""API keys: created by a signed-in user, shown once, stored as a hash, acting for the user with
+scopes the user still holds, until revoked or expired; another user's keys are out of reach."""
+
+from typing import Any
+
+from httpx import AsyncClient, Response
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.services.api_key import MAX_KEYS_PER_USER
+from tests.assertions import assert_problem
+from tests.auth.users import OWNER, bearer
+
+KEYS, ME, USERS = "/api/v1/auth/api-keys", "/api/v1/users/me", "/api/v1/users"
+
+
+async def create_key(client: AsyncClient, **fields: Any) -> dict[str, Any]:
+    response = await client.post(KEYS, json={"name": "ci"} | fields)
+    assert response.status_code == 201, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+async def with_key(client: AsyncClient, key: str, path: str = ME) -> Response:
+    """GET `path` sending `key` instead of the client's access token."""
+    return await client.get(path, headers=bearer(key))
+
+
+def assert_refused_key(response: Response) -> None:
+    body = assert_problem(response, 401)
+    assert response.headers["www-authenticate"].startswith('Bearer error="invalid_token"')
+    assert body["detail"] == "The API key is invalid, expired or revoked."
+
+
+async def test_a_new_key_is_shown_once_and_acts_for_its_user(client: AsyncClient) -> None:
+    response = await client.post(KEYS, json={"name": "deploy bot"})
+    assert response.status_code == 201, response.text
+    assert response.headers["cache-control"] == "no-store"
+    created = response.json()
+    assert created["key"].startswith("ak_")
+    assert len(created["key"]) == 46
+    assert created["prefix"] == created["key"][:10]
+    assert (created["name"], created["scopes"], created["expires_at"]) == ("deploy bot", [], None)
+
+    me = await with_key(client, created["key"])
+    assert me.status_code == 200
+    assert me.json()["email"] == OWNER
+    listed = (await client.get(KEYS)).json()["items"]
+    assert listed == [{key: value for key, value in created.items() if key != "key"}]
+
+
+async def test_only_a_hash_of_the_key_is_stored(client: AsyncClient, session: AsyncSession) -> None:
+    created = await create_key(client)
+    stored = (await session.execute(text("SELECT * FROM api_keys"))).mappings().one()
+    assert created["key"] not in {str(value) for value in stored.values()}
+    assert len(stored["key_hash"]) == 64
+
+
+async def test_a_revoked_key_stops_working_at_once(client: AsyncClient) -> None:
+    created = await create_key(client)
+    assert (await client.delete(f"{KEYS}/{created['id']}")).status_code == 204
+    assert_refused_key(await with_key(client, created["key"]))
+    assert (await client.get(KEYS)).json()["items"] == []
+    assert_problem(await client.delete(f"{KEYS}/{created['id']}"), 404)
+
+
+async def test_a_key_can_revoke_itself(client: AsyncClient) -> None:
+    created = await create_key(client)
+    revoked = await client.delete(f"{KEYS}/{created['id']}", headers=bearer(created["key"]))
+    assert revoked.status_code == 204
+    assert_refused_key(await with_key(client, created["key"]))
+
+
+async def test_an_expired_key_is_refused(client: AsyncClient, session: AsyncSession) -> None:
+    created = await create_key(client, expires_in_days=30)
+    assert created["expires_at"] is not None
+    assert (await with_key(client, created["key"])).status_code == 200
+    expire = "UPDATE api_keys SET expires_at = now() - interval '1 second' WHERE id = :id"
+    await session.execute(text(expire), {"id": created["id"]})
+    assert_refused_key(await with_key(client, created["key"]))
+
+
+async def test_keys_of_an_inactive_user_are_refused(
+    client: AsyncClient, session: AsyncSession
+) -> None:
+    created = await create_key(client)
+    await session.execute(text("UPDATE users SET is_active = false WHERE email = :e"), {"e": OWNER})
+    assert_refused_key(await with_key(client, created["key"]))
+
+
+async def test_made_up_keys_are_refused(client: AsyncClient) -> None:
+    await create_key(client)
+    for key in ("ak_" + "A" * 43, "ak_", "ak_ bad"):
+        assert_refused_key(await with_key(client, key))
+
+
+async def test_another_users_keys_are_out_of_reach(
+    client: AsyncClient, intruder: AsyncClient
+) -> None:
+    created = await create_key(client)
+    assert (await intruder.get(KEYS)).json()["items"] == []
+    assert_problem(await intruder.delete(f"{KEYS}/{created['id']}"), 404)
+    assert (await with_key(client, created["key"])).status_code == 200
+
+
+async def test_a_key_cannot_create_keys(client: AsyncClient) -> None:
+    created = await create_key(client)
+    response = await client.post(KEYS, json={"name": "child"}, headers=bearer(created["key"]))
+    assert "cannot create API keys" in assert_problem(response, 403)["detail"]
+
+
+async def test_a_key_gets_only_scopes_its_user_holds(
+    client: AsyncClient, admin: AsyncClient, session: AsyncSession
+) -> None:
+    assert_problem(await client.post(KEYS, json={"name": "x", "scopes": ["admin"]}), 403)
+
+    plain = await create_key(admin)
+    assert_problem(await with_key(admin, plain["key"], USERS), 403)
+    scoped = await create_key(admin, scopes=["admin"])
+    assert (await with_key(admin, scoped["key"], USERS)).status_code == 200
+
+    # Never more than the user holds now: the admin loses the scope, the key loses it too.
+    revoke_admin = "UPDATE users SET scopes = '{}' WHERE email = 'admin@example.com'"
+    await session.execute(text(revoke_admin))
+    assert_problem(await with_key(admin, scoped["key"], USERS), 403)
+
+
+async def test_keys_outlive_sign_outs_but_not_revocation(client: AsyncClient) -> None:
+    """Keys are credentials of their own: ending every session leaves them working."""
+    created = await create_key(client)
+    assert (await client.post("/api/v1/auth/logout-all")).status_code == 204
+    assert (await with_key(client, created["key"])).status_code == 200
+
+
+async def test_a_user_holds_a_bounded_number_of_keys(client: AsyncClient) -> None:
+    for index in range(MAX_KEYS_PER_USER):
+        await create_key(client, name=f"key {index}")
+    assert_problem(await client.post(KEYS, json={"name": "one too many"}), 409)
+
+
+async def test_bad_requests_are_refused_with_problems(client: AsyncClient) -> None:
+    for body in (
+        {},
+        {"name": ""},
+        {"name": "x", "scopes": ["root"]},
+        {"name": "x", "expires_in_days": 0},
+    ):
+        assert_problem(await client.post(KEYS, json=body), 422)
+    assert_problem(await client.delete(f"{KEYS}/0"), 422)
