@@ -39,6 +39,9 @@ WHEN = {
         "when creating a service with `jobs: procrastinate`"
     ),
     "{{ kind == 'service' and auth == 'jwt' }}": "when creating a service with `auth: jwt`",
+    "{{ kind == 'service' and auth == 'jwt' and auth_api_keys }}": (
+        "when creating a service with `auth: jwt` and `auth_api_keys`"
+    ),
     "{{ kind == 'resource' and auth == 'jwt' }}": (
         "when adding a resource to a service with `auth: jwt`"
     ),
