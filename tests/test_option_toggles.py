@@ -38,6 +38,12 @@ ROWS = (  # a row in the template's resource and one in the project's own: (inse
         "SELECT body FROM notes",
     ),
 )
+# The same task where auth is on from the start: tasks then belong to a user.
+OWNED_TASK = (
+    "WITH owner AS (INSERT INTO users (email, password_hash, version) "
+    "VALUES ('rows@example.com', '!', 1) RETURNING id) "
+    "INSERT INTO tasks (title, done, version, owner_id) SELECT 'kept', false, 1, id FROM owner"
+)
 
 
 def copier_answer(value: Answer) -> Any:
@@ -73,7 +79,8 @@ def test_options_turned_on_then_off_on_update(
     data = {"DATABASE_URL": postgres.create_database(f"toggle_{name}_data")}
     project.uv_run("alembic", "upgrade", "head", env=data)
     for insert, _ in ROWS:
-        postgres.query(data["DATABASE_URL"], insert)
+        owned = requires.get("auth") == "jwt" and insert.startswith("INSERT INTO tasks")
+        postgres.query(data["DATABASE_URL"], OWNED_TASK if owned else insert)
 
     for on in (True, False) if all(toggle.can_turn_off for toggle in toggles) else (True,):
         answers = {t.option: copier_answer(t.on if on else t.off) for t in toggles}

@@ -54,8 +54,8 @@ def main() -> int:
     if (PROJECT_DIR / "app" / "models" / f"{args.name}.py").exists():
         print(f"app/models/{args.name}.py exists already; pick another name.", file=sys.stderr)
         return 1
-    registry = yaml.safe_load((PROJECT_DIR / ".copier-resources.yml").read_text()) or {}
-    if args.owned and registry.get("auth") != "jwt":
+    service = yaml.safe_load((PROJECT_DIR / ".copier-answers.yml").read_text())
+    if args.owned and service.get("auth") != "jwt":
         print("--owned needs a service with auth (copier update --data auth=jwt).", file=sys.stderr)
         return 1
     heads = ScriptDirectory.from_config(Config(PROJECT_DIR / "alembic.ini")).get_heads()

@@ -77,7 +77,8 @@ TOGGLES = (
         "jobs",
         "procrastinate",
         "none",
-        ("app/jobs/worker.py", "app/core/mail.py", "tests/jobs/test_scale.py"),
+        # (not app/core/mail.py: auth brings it too)
+        ("app/jobs/worker.py", "tests/jobs/test_scale.py"),
         head_question="jobs_after_revision",
         after_off=(  # docs/jobs.md, "Turning jobs off": the applied migration stays
             (

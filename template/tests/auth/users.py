@@ -5,9 +5,10 @@ from uuid import uuid4
 
 from fastapi import FastAPI
 from httpx import AsyncClient
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import NullPool, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
 
+from app.core.config import Settings
 from app.core.mail import Email
 from app.models.user import User
 from app.security.credentials import Credentials
@@ -71,13 +72,28 @@ async def fuzzing_token(app: FastAPI) -> str:
     query on the app's own pool when nothing needs repair: the fuzzer asks before every call)."""
     credentials: Credentials = app.state.credentials
     async with app.state.database.session() as session:
-        user = await session.scalar(select(User).where(User.email == FUZZER))
-        if user is None:
-            password_hash = await credentials.passwords.hash(PASSWORD)
-            user = User(email=FUZZER, password_hash=password_hash)
-            session.add(user)
-        if user.id is None or not user.is_active or user.scopes != [ADMIN_SCOPE]:
-            user.is_active, user.scopes = True, [ADMIN_SCOPE]
-            await session.commit()
+        return await _admin_token(session, credentials)
+
+
+async def served_admin_token(settings: Settings) -> str:
+    """The same token, for an app served in another process on the database of `settings`."""
+    credentials = Credentials.from_settings(settings)
+    engine = create_async_engine(settings.database_url.get_secret_value(), poolclass=NullPool)
+    try:
+        async with async_sessionmaker(engine, expire_on_commit=False)() as session:
+            return await _admin_token(session, credentials)
+    finally:
+        await engine.dispose()
+
+
+async def _admin_token(session: AsyncSession, credentials: Credentials) -> str:
+    user = await session.scalar(select(User).where(User.email == FUZZER))
+    if user is None:
+        password_hash = await credentials.passwords.hash(PASSWORD)
+        user = User(email=FUZZER, password_hash=password_hash)
+        session.add(user)
+    if user.id is None or not user.is_active or user.scopes != [ADMIN_SCOPE]:
+        user.is_active, user.scopes = True, [ADMIN_SCOPE]
+        await session.commit()
     claims = AccessClaims(user.id, user.session_version, frozenset(user.scopes))
     return credentials.access_tokens.issue(claims)

@@ -1,6 +1,8 @@
 """The ConfigMap and the Secret hold the service's settings under their exact names, secrets in
 the Secret only, and together they make settings the service accepts."""
 
+import secrets
+
 import pytest
 from pydantic import SecretStr, ValidationError
 
@@ -44,6 +46,13 @@ def test_every_required_setting_is_given(manifests: Manifests) -> None:
     assert required <= set(manifests.config()) | set(secret_values())
 
 
+def made_real(placeholder: str) -> str:
+    """What an operator puts in place of a placeholder: a password in a URL, or a random key."""
+    if "://" in placeholder:
+        return placeholder.replace(":change-me@", ":a-real-secret@")
+    return secrets.token_urlsafe(48)
+
+
 def configure(monkeypatch: pytest.MonkeyPatch, values: dict[str, str]) -> Settings:
     """The settings a pod with exactly these environment variables reads."""
     for name in NAMES:
@@ -56,10 +65,10 @@ def configure(monkeypatch: pytest.MonkeyPatch, values: dict[str, str]) -> Settin
 def test_the_settings_are_accepted_once_the_secrets_are_real(
     manifests: Manifests, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    config, secrets = manifests.config(), secret_values()
-    with pytest.raises(ValidationError, match="placeholder password"):
-        configure(monkeypatch, config | secrets)
-    real = {name: url.replace(":change-me@", ":a-real-secret@") for name, url in secrets.items()}
+    config, placeholders = manifests.config(), secret_values()
+    with pytest.raises(ValidationError, match="placeholder password|must be a random secret"):
+        configure(monkeypatch, config | placeholders)
+    real = {name: made_real(value) for name, value in placeholders.items()}
     settings = configure(monkeypatch, config | real)
     assert settings.environment == "production"
     assert settings.web_concurrency == 1
