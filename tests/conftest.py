@@ -72,7 +72,10 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 
 @pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the groups
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """A combination's tests run on one xdist worker (`--dist loadgroup`), which renders it once."""
+    """A combination's tests run on one xdist worker (`--dist loadgroup`), which renders it once.
+    Slow tests go first: xdist hands out work in collection order, and a slow test drawn last
+    would run alone on an otherwise idle machine (the last CI run kept a quarter of it idle)."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
     for item in items:
         callspec = getattr(item, "callspec", None)
         if callspec is not None and isinstance(callspec.params.get("combination"), Combination):

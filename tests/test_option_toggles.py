@@ -88,8 +88,12 @@ def test_options_turned_on_then_off_on_update(
             if on and toggle.head_question:
                 answers[toggle.head_question] = project.uv_run("alembic", "heads").split()[0]
         update(project, VcsRef.CURRENT, **answers)
-
         assert conflicts(project) == []
+        if on and any(toggle.update_resources for toggle in toggles):
+            commit(project.path, f"{name}: on")
+            for added in sorted(project.path.glob(".copier-answers.resource-*.yml")):
+                update(project, VcsRef.CURRENT, answers_file=added.name)
+            assert conflicts(project) == []
         files = [path for toggle in toggles for path in toggle.files]
         assert [path for path in files if (project.path / path).exists() != on] == []
         for command in () if on else [c for toggle in toggles for c in toggle.after_off]:

@@ -23,6 +23,9 @@ class Toggle:
     head_question: str | None = None
     # What the database of a project with rows holds once the option is on: (query, its output).
     rows_after_on: tuple[tuple[str, str], ...] = ()
+    # Whether its docs page tells users to update each added resource once it is on (the added
+    # resources follow the service's answer).
+    update_resources: bool = False
     # What its docs page tells users to run after turning it off, in the project.
     after_off: tuple[tuple[str, ...], ...] = ()
     # Options of one group are turned on and off together, in one project (each run costs CI
@@ -47,6 +50,7 @@ TOGGLES = (
             "tools/create_user.py",
         ),
         head_question="auth_after_revision",
+        update_resources=True,  # docs/auth.md: then their routes need a signed-in caller
         # docs/auth.md, "Turning auth on": rows that exist belong to an inactive legacy owner.
         rows_after_on=(
             (

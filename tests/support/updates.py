@@ -17,9 +17,14 @@ def target_ref() -> str:
     return upcoming_version() or "HEAD"
 
 
-def update(project: Project, ref: str | VcsRef, **answers: Any) -> None:
+def update(
+    project: Project, ref: str | VcsRef, answers_file: str | None = None, **answers: Any
+) -> None:
+    """`copier update` of the service, or of the added resource whose answers are in
+    `answers_file`."""
     run_update(
         project.path,
+        answers_file=answers_file,
         data=answers,
         vcs_ref=ref,
         defaults=True,
