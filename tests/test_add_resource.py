@@ -122,7 +122,7 @@ def refusal(template: Path, project: Project, answers: dict[str, Any]) -> str:
         ({"resource": "base"}, "collides with a name the generated project already uses"),
         ({"resource": "user"}, "has 'user' of its own"),  # the service has auth
         ({"resource_plural": "api_keys"}, "has 'api_keys' of its own"),
-        ({"resource_plural": "resources"}, "collides with a name the generated project"),
+        ({"resource_plural": "health"}, "collides with a name the generated project"),
         ({"resource": "Widget"}, "snake_case identifier"),
         ({"resource_fields": "owner:ref(supplier)"}, "ref(supplier) names no existing resource"),
         ({"resource_fields": "parent:ref(widget)"}, "cannot reference itself"),

@@ -163,10 +163,15 @@ def test_the_rendered_pgbouncer_tests_run_here(synced: Rendered, postgres: Postg
         pytest.fail("pgbouncer is not installed (apt-get install -y pgbouncer), as .ci/run does")
     env = {"TEST_DATABASE_URL": postgres.create_database("deploy_pgbouncer")}
     output = synced.project.uv_run(
-        "pytest", "-p", "no:cacheprovider", "-rA", "tests/api/test_through_pgbouncer.py", env=env
+        "pytest",
+        "-p",
+        "no:cacheprovider",
+        "-rA",
+        "tests/api/shared/test_through_pgbouncer.py",
+        env=env,
     )
     assert "SKIPPED" not in output
-    passed = re.findall(r"^PASSED tests/api/test_through_pgbouncer.py::(\w+)", output, re.M)
+    passed = re.findall(r"^PASSED tests/api/shared/test_through_pgbouncer.py::(\w+)", output, re.M)
     assert {
         "test_readiness_queries_the_database_through_pgbouncer",
         "test_concurrent_crud_through_pgbouncer",

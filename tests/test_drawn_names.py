@@ -36,6 +36,8 @@ from tests.support.resources import (
 
 EXAMPLES = 40
 MYPY_SAMPLE = 4
+# Field names whose Python attribute takes a trailing underscore (includes/fields.jinja).
+RENAMED_ATTRIBUTES = ["json", "copy", "class", "from", "metadata", "registry", "validate", "l"]
 # The service's own resource, which drawn fields may reference.
 SERVICE_RESOURCE, SERVICE_PLURAL = "task", "tasks"
 
@@ -167,7 +169,12 @@ class Field:
 @st.composite
 def fields(draw: st.DrawFn) -> Field:
     kind = draw(st.sampled_from(KINDS))
-    name = draw(snake_case(25).filter(lambda n: not field_name_refused(n)))
+    # Now and then a name Python, pydantic or SQLAlchemy takes, which the attribute renames.
+    name = draw(
+        (snake_case(25) | st.sampled_from(RENAMED_ATTRIBUTES)).filter(
+            lambda n: not field_name_refused(n)
+        )
+    )
     type_, bounds, default = draw(field_types(kind))
     flags = draw(st.sampled_from(["", "?"]))
     if kind not in ("json", "bool") and draw(st.booleans()):

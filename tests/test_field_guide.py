@@ -54,7 +54,7 @@ EDITS = [
 ]
 TIDY = "uv run ruff check --fix . && uv run ruff format ."
 MIGRATION = 'uv run alembic revision --autogenerate -m "add due to tasks"'
-CONTRACT = "UPDATE_CONTRACTS=1 uv run pytest tests/api/test_contract.py"
+CONTRACT = "UPDATE_CONTRACTS=1 uv run pytest tests/api/shared/test_contract.py"
 ADDED_COLUMN = re.compile(
     r"""op\.add_column\(\s*["']tasks["'],\s*"""
     r"""sa\.Column\(["']due["'], sa\.Date\(\), nullable=True\)"""

@@ -9,15 +9,25 @@ reproduce it. tests/test_drawn_names.py draws names and fields from the grammar 
 
 import datetime
 import re
+import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
 
+from tests.support.environments import Environments
 from tests.support.paths import TEMPLATE_ROOT
 from tests.support.postgres import PostgresServer
 from tests.support.project import Project
 from tests.support.pythons import python_for
-from tests.support.resources import Answers, add_to_copy, compiled_once, ruff_failures
+from tests.support.resources import (
+    Answers,
+    add_resource,
+    add_to_copy,
+    compiled_once,
+    reproduce,
+    ruff_failures,
+)
 
 # The commonest REST resource nouns (the template's own example, task, is the service's).
 COMMON_NOUNS = [
@@ -30,12 +40,12 @@ COMMON_NOUNS = [
     "status", "subscription", "tag", "team", "ticket", "token", "transaction", "user", "vendor",
     "version", "webhook",
 ]  # fmt: skip
-# Every field kind, under everyday names that Python, SQL or the generated code also use (json is
-# still refused as a field name: it would shadow pydantic's BaseModel.json).
+# Every field kind, under everyday names that Python, SQL, pydantic or SQLAlchemy also use (json,
+# from, validate and metadata are attributes json_, from_, validate_ and metadata_ in Python).
 EVERYDAY_FIELDS = (
-    "name:str(100) status:str(20)=open type:text? date:date? payload:json? select:bool=false "
+    "name:str(100) status:str(20)=open type:text? date:date? json:json? select:bool=false "
     "order:int>=0 user:ref(task) amount:decimal(10,2)>=0 ratio:float? big:bigint? "
-    "at:datetime=now key:uuid=random"
+    "at:datetime=now key:uuid=random from:date? validate:int>=0 metadata:json? copy:str(30)?"
 )
 
 
@@ -67,6 +77,29 @@ def test_common_rest_nouns_and_everyday_field_names_render_clean_code(
     assert not failures, "\n".join(failures)
 
 
+# Resources whose class takes the name of something their own modules import (sqlalchemy's Text
+# and Mapped, the base classes Entity, Repository and ResourceService).
+IMPORTED_NAMES = ["text", "mapped", "entity", "repository", "resource"]
+
+
+@pytest.mark.slow
+def test_resources_named_like_what_their_modules_import_pass_mypy(
+    template_files: Path, default_service: Path, tmp_path: Path, environments: Environments
+) -> None:
+    project = tmp_path / "imported"
+    shutil.copytree(default_service, project)
+    added = [noun_answers(name) for name in IMPORTED_NAMES]
+    with compiled_once():
+        for answers in added:
+            add_resource(template_files, project, answers)
+    failures = ruff_failures({project: added[0]})
+    assert not failures, "\n".join(failures)
+    synced = environments.sync(Project(project), python_for("3.13"))
+    command = ["uv", "run", "--no-sync", "mypy"]
+    mypy = subprocess.run(command, cwd=project, env=synced.environ, capture_output=True, text=True)
+    assert mypy.returncode == 0, "\n".join(map(reproduce, added)) + "\n" + mypy.stdout
+
+
 def rotating(names: list[str], count: int) -> list[str]:
     """`count` names, different each day, so that successive CI runs cover the whole list."""
     start = datetime.date.today().toordinal() * count % len(names)
@@ -88,19 +121,18 @@ def test_a_sample_of_nouns_passes_mypy_and_its_whole_suite(
         project.uv_run("pytest", "-q", "-p", "no:cacheprovider", env=env)
 
 
-def reserved(name: str) -> set[str]:
-    """The words of one of includes/names.jinja's lists."""
+def test_the_templates_own_api_tests_leave_tests_api_to_the_resources() -> None:
+    """tests/api/test_<plural>.py may take any plural: the template's own API tests live in
+    tests/api/shared/, so tests/api/ holds nothing a plural could replace."""
+    entries = {path.name for path in (TEMPLATE_ROOT / "template/tests/api").iterdir()}
+    assert entries == {"__init__.py", "shared", "contracts", "test_{{ resource_plural }}.py.jinja"}
+
+
+def test_no_more_than_fifteen_names_are_reserved_besides_keywords() -> None:
     names = (TEMPLATE_ROOT / "includes/names.jinja").read_text()
-    found = re.search(rf"set {name} = \[(.*?)\]", names, re.DOTALL)
-    assert found, name
-    return set(re.findall(r'"(\w+)"', found.group(1)))
-
-
-def test_no_plural_can_replace_one_of_the_templates_own_api_test_modules() -> None:
-    """tests/api/test_<plural>.py sits beside the template's own modules there: each of their
-    names must be refused as a plural (a new module there must be added to the list)."""
-    modules = (TEMPLATE_ROOT / "template/tests/api").glob("test_*.py*")
-    own = {path.name.split(".")[0].removeprefix("test_") for path in modules} - {
-        "{{ resource_plural }}"
-    }
-    assert own - reserved("RESERVED_PLURALS") - reserved("RESERVED_NAMES") == set()
+    found = re.search(r"set RESERVED_NAMES = \[(.*?)\]", names, re.DOTALL)
+    assert found
+    reserved = re.findall(r'"(\w+)"', found.group(1))
+    assert 0 < len(reserved) <= 15, reserved
+    for name in reserved:  # each with the reason in the comment above the list
+        assert re.search(rf"- [\w, ]*\b{name}\b[\w, ]*:", names), name

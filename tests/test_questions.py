@@ -101,7 +101,6 @@ def test_an_overridden_plural_is_used(tmp_path: Path) -> None:
         ({"resource": "sheep", "resource_plural": "sheep"}, "must differ from the singular"),
         ({"resource_plural": "Tasks"}, "snake_case identifier"),
         ({"resource": "health_check", "resource_plural": "health"}, "collides with a name"),
-        ({"resource_plural": "resources"}, "collides with a name"),
         ({"auth": "basic"}, "Invalid choice"),
         ({"auth": "jwt", "resource": "user"}, "has 'user' of its own"),
         ({"auth": "jwt", "resource": "member", "resource_plural": "users"}, "'users' of its own"),
@@ -127,6 +126,16 @@ def test_names_once_reserved_are_accepted(tmp_path: Path, name: str) -> None:
     assert render(tmp_path, {"resource": name})["resource"] == name
 
 
+@pytest.mark.parametrize("plural", ["resources", "limits", "contract", "security", "fuzz"])
+def test_plurals_named_like_the_templates_own_tests_are_accepted(
+    tmp_path: Path, plural: str
+) -> None:
+    """The template's own API tests live in tests/api/shared/, out of the plurals' way."""
+    answers = render(tmp_path, {"resource": "entry", "resource_plural": plural})
+    assert answers["resource_plural"] == plural
+    assert (tmp_path / f"tests/api/test_{plural}.py").is_file()
+
+
 @pytest.mark.parametrize(
     ("spec", "message"),
     [
@@ -138,9 +147,8 @@ def test_names_once_reserved_are_accepted(tmp_path: Path, name: str) -> None:
         ("title:text title:int", "'title' is defined twice"),
         ("id:int", "'id' is reserved"),
         ("model_name:text", "'model_name' is reserved"),
-        ("class:text", "'class' is reserved"),
+        ("version:int", "'version' is reserved"),
         ("a_name_longer_than_the_limit:int", "longer than 25 characters"),
-        ("l:int", "ruff's E741"),
         ("limit:bool", "which the list's own 'limit' parameter takes"),
         ("q:uuid", "which the list's own 'q' parameter takes"),
         ("a1:str(5) a_1:str(5)", "would both name their input type A1Input"),

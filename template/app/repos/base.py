@@ -8,6 +8,7 @@ stale versions) into `app.core.errors` types. Committing is the service's decisi
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import cache
 from typing import Any, Self
 
 from sqlalchemy import (
@@ -39,7 +40,8 @@ class Repository[ModelT: Entity, ReadT: Record, ParamsT: ListParams]:
     model: type[ModelT]
     read_model: type[ReadT]
     # The columns a list's `q` searches (case-insensitive substring), and those whose list
-    # parameter of the same name filters by equality; `conditions` turns them into clauses.
+    # parameter filters by equality, by attribute (the same on the model and on the list
+    # parameters); `conditions` turns them into clauses.
     searched_columns: tuple[str, ...] = ()
     filtered_columns: tuple[str, ...] = ()
 
@@ -57,7 +59,7 @@ class Repository[ModelT: Entity, ReadT: Record, ParamsT: ListParams]:
 
     async def read(self, id_: int) -> ReadT | None:
         """The record, to show."""
-        query = select(*inspect(self.model).columns).where(self.model.id == id_, *self.visible())
+        query = select(*record_columns(self.model)).where(self.model.id == id_, *self.visible())
         records = await self._read_records(query)
         return records[0] if records else None
 
@@ -129,10 +131,10 @@ class Repository[ModelT: Entity, ReadT: Record, ParamsT: ListParams]:
         return [validate(dict(zip(keys, row, strict=True))) for row in result]
 
     def _page_query(self, conditions: list[ColumnElement[bool]], params: ParamsT) -> Select[Any]:
-        keys = [getattr(self.model, params.sort_field)]
+        keys = [getattr(self.model, params.sort_attribute)]
         if params.sort_field != "id":
             keys.append(self.model.id)  # a unique tie-breaker makes the order total
-        query = select(*inspect(self.model).columns).where(*conditions)
+        query = select(*record_columns(self.model)).where(*conditions)
         if params.after is not None:
             keyset, after = tuple_(*keys), tuple_(*params.after)
             query = query.where(keyset < after if params.descending else keyset > after)
@@ -143,7 +145,7 @@ class Repository[ModelT: Entity, ReadT: Record, ParamsT: ListParams]:
     @staticmethod
     def _cursor_after(item: ReadT, params: ParamsT) -> str:
         """The cursor of the page that starts after `item`."""
-        values = [getattr(item, params.sort_field)]
+        values = [getattr(item, params.sort_attribute)]
         if params.sort_field != "id":
             values.append(item.id)  # the tie-breaker of the sort order
         return encode_cursor(params.sort, values)
@@ -181,6 +183,17 @@ class Repository[ModelT: Entity, ReadT: Record, ParamsT: ListParams]:
             if isinstance(constraint, ColumnCollectionConstraint) and constraint.name == name:
                 return ", ".join(column.name for column in constraint.columns)
         return "value"
+
+
+@cache
+def record_columns(model: type[Entity]) -> tuple[ColumnElement[Any], ...]:
+    """The model's columns, each named after its attribute: a field called `json` is the
+    attribute `json_` of the model and of its `Read` schema, and the column `json`."""
+    return tuple(
+        column if column.key == attribute.key else column.label(attribute.key)
+        for attribute in inspect(model).column_attrs
+        for column in attribute.columns[:1]
+    )
 
 
 def contains(column: SQLColumnExpression[Any], text: str) -> ColumnElement[bool]:

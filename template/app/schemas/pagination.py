@@ -35,6 +35,9 @@ class ListParams(BaseModel):
     # for descending order (a Literal made from this list when a subclass is defined, so that the
     # OpenAPI schema lists the choices), and the tests read it too.
     sort_fields: ClassVar[dict[str, type]] = {"id": int}
+    # The sortable fields whose Python attribute is not their name (a field called `validate` is
+    # the attribute `validate_`): name -> attribute.
+    sort_attributes: ClassVar[dict[str, str]] = {}
 
     limit: int = Field(default=DEFAULT_LIMIT, ge=1, le=MAX_LIMIT, description="Page size.")
     sort: str = Field(default="id", description="Sort field; prefix with '-' for descending order.")
@@ -68,6 +71,11 @@ class ListParams(BaseModel):
     @property
     def sort_field(self) -> str:
         return self.sort.removeprefix("-")
+
+    @property
+    def sort_attribute(self) -> str:
+        """The attribute of the model and of its records that `sort` orders by."""
+        return self.sort_attributes.get(self.sort_field, self.sort_field)
 
     @property
     def descending(self) -> bool:

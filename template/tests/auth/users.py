@@ -20,7 +20,7 @@ OWNER = "owner@example.com"
 # The emails the app sent (or queued) during a test: tests/auth/conftest.py's `outbox`.
 Outbox = Callable[[], Awaitable[list[Email]]]
 FUZZER = "fuzzer@example.com"
-# Stands for the fuzzer's token until a call arrives (tests/api/test_fuzz.py).
+# Stands for the fuzzer's token until a call arrives (tests/api/shared/test_fuzz.py).
 FUZZER_MARK = "fuzzer"
 
 

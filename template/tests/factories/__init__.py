@@ -1,6 +1,6 @@
 """How the tests build valid bodies for each resource; one module per resource.
 
-The generic API tests (tests/api/test_resources.py) run against every `ResourceFactory` found
+The generic API tests (tests/api/shared/test_resources.py) run against every `ResourceFactory` found
 here, so a new resource is covered as soon as its factory module exists.
 """
 

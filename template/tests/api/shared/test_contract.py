@@ -2,7 +2,7 @@
 are compared with the contracts in tests/api/contracts/ (one file per resource, plus health).
 
 After an intended change, rewrite them with
-`UPDATE_CONTRACTS=1 uv run pytest tests/api/test_contract.py` and review the diff.
+`UPDATE_CONTRACTS=1 uv run pytest tests/api/shared/test_contract.py` and review the diff.
 """
 
 import json
@@ -12,7 +12,7 @@ from typing import Any
 
 from fastapi import FastAPI
 
-CONTRACTS = Path(__file__).parent / "contracts"
+CONTRACTS = Path(__file__).parent.parent / "contracts"
 
 
 def contract_name(path: str) -> str:
@@ -83,5 +83,6 @@ def test_the_api_matches_its_contracts(app: FastAPI) -> None:
     for name in sorted(set(actual) | set(recorded)):
         assert actual.get(name) == recorded.get(name), (
             f"The API of {name} differs from tests/api/contracts/{name}.json; if intended, "
-            "run UPDATE_CONTRACTS=1 uv run pytest tests/api/test_contract.py and review the diff."
+            "run UPDATE_CONTRACTS=1 uv run pytest tests/api/shared/test_contract.py "
+            "and review the diff."
         )
