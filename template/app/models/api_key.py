@@ -11,6 +11,8 @@ from app.db.base import Base
 
 class ApiKey(Base):
     __tablename__ = "api_keys"
+    # created_at, set by the database, comes back with the INSERT (RETURNING): no reload.
+    __mapper_args__ = {"eager_defaults": True}  # noqa: RUF012 (SQLAlchemy reads it once)
 
     id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
     user_id: Mapped[int] = mapped_column(

@@ -3,7 +3,7 @@
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import ColumnElement, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.models.api_key import ApiKey
@@ -30,15 +30,11 @@ class ApiKeyRepository:
 
     async def unrevoked_of(self, user_id: int) -> list[ApiKey]:
         """The user's keys that are not revoked (expired ones included), oldest first."""
-        query = (
-            select(ApiKey)
-            .where(ApiKey.user_id == user_id, ApiKey.revoked_at.is_(None))
-            .order_by(ApiKey.id)
-        )
+        query = select(ApiKey).where(*unrevoked(user_id)).order_by(ApiKey.id)
         return list(await self.session.scalars(query))
 
     async def count_unrevoked(self, user_id: int) -> int:
-        query = select(func.count()).where(ApiKey.user_id == user_id, ApiKey.revoked_at.is_(None))
+        query = select(func.count()).where(*unrevoked(user_id))
         return int(await self.session.scalar(query) or 0)
 
     async def live(self, key_hash: str, now: datetime) -> LiveKey | None:
@@ -68,3 +64,8 @@ class ApiKeyRepository:
             .returning(ApiKey.id)
         )
         return (await self.session.execute(query)).scalar_one_or_none() is not None
+
+
+def unrevoked(user_id: int) -> tuple[ColumnElement[bool], ...]:
+    """The user's keys that are not revoked (expired ones included)."""
+    return ApiKey.user_id == user_id, ApiKey.revoked_at.is_(None)

@@ -7,7 +7,6 @@ by primary key on each request anyway).
 """
 
 import hashlib
-import hmac
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -93,8 +92,3 @@ def token_digest(token: str) -> str:
     """What the database stores of an opaque token: SHA-256 suffices for 256 random bits
     (no salt or slow hash needed: there is nothing to guess)."""
     return hashlib.sha256(token.encode()).hexdigest()
-
-
-def keyed_digest(token: str, pepper: str) -> str:
-    """HMAC-SHA256 of `token` with a server secret: a leaked table alone verifies nothing."""
-    return hmac.new(pepper.encode(), token.encode(), hashlib.sha256).hexdigest()

@@ -68,7 +68,6 @@ class ApiKeyService:
             )
         )
         await self.session.commit()
-        await self.session.refresh(entity)  # created_at, set by the database
         return ApiKeyCreated(**ApiKeyRead.model_validate(entity).model_dump(), key=key)
 
     async def list(self) -> ApiKeyList:
