@@ -78,8 +78,12 @@ def test_common_rest_nouns_and_everyday_field_names_render_clean_code(
 
 
 # Resources whose class takes the name of something their own modules import (sqlalchemy's Text
-# and Mapped, the base classes Entity, Repository and ResourceService).
-IMPORTED_NAMES = ["text", "mapped", "entity", "repository", "resource"]
+# and Mapped, the base classes Entity, Repository and ResourceService), or that routes and tests
+# import beside the resource's classes (fastapi's Request, Response, Path and Query; the Id type).
+IMPORTED_NAMES = [
+    "text", "mapped", "entity", "repository", "resource",
+    "request", "response", "path", "query", "id",
+]  # fmt: skip
 
 
 @pytest.mark.slow
