@@ -21,8 +21,11 @@ from tests.pgbouncer import INSTALL_HINT, PgBouncer, find_pgbouncer
 CONCURRENT = 40
 
 
-@pytest.fixture(scope="module")
-def pgbouncer(database_server: DatabaseServer) -> Iterator[PgBouncer]:
+@pytest.fixture
+def pgbouncer(database_server: DatabaseServer, live_settings: Settings) -> Iterator[PgBouncer]:
+    """A PgBouncer per test, started after the test's database is created and stopped before it
+    is dropped: DROP DATABASE ... WITH (FORCE) kills the pooled server connections, and a login
+    PgBouncer attempted meanwhile would fail every client for server_login_retry (15 s)."""
     binary = find_pgbouncer()
     if binary is None:
         pytest.skip(INSTALL_HINT)
