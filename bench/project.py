@@ -67,11 +67,13 @@ def render(
     target: Path,
     extras: tuple[str, ...] = REFERENCE_EXTRAS,
     answers: dict[str, str] | None = None,
+    vcs_ref: str = "HEAD",
 ) -> RenderedProject:
-    """`copier copy --defaults` of this checkout into `target` (with `answers` beside the
-    defaults), timed, then `uv sync` and the `extras` installed beside the project's
+    """`copier copy --defaults` of this checkout's commit `vcs_ref` into `target` (with `answers`
+    beside the defaults), timed, then `uv sync` and the `extras` installed beside the project's
     dependencies."""
-    command = [sys.executable, "-m", "copier", "copy", "--defaults", "--vcs-ref=HEAD", "--quiet"]
+    command = [sys.executable, "-m", "copier", "copy", "--defaults", f"--vcs-ref={vcs_ref}"]
+    command += ["--quiet"]
     for name, value in ({"project_name": PROJECT_NAME} | (answers or {})).items():
         command += ["-d", f"{name}={value}"]
     command += [str(TEMPLATE_ROOT), str(target)]

@@ -46,23 +46,30 @@ class Rounds:
 
 @dataclass(frozen=True)
 class Target:
-    """A named URL to load; with its process, the process's CPU time is recorded too."""
+    """A named URL to load; with its process, the process's CPU time is recorded too; with a
+    script, it is loaded with that one instead of the measurement's (e.g. one sending a token)."""
 
     name: str
     url: str
     process: AppProcess | None = None
+    script: Script | None = None
 
 
-def measure(measurement: Measurement, targets: list[Target], rounds: int) -> Rounds:
-    """Run `measurement` against every target, in `rounds` interleaved rounds."""
+def measure(
+    measurement: Measurement, targets: list[Target], rounds: int, *, alternate: bool = False
+) -> Rounds:
+    """Run `measurement` against every target, in `rounds` interleaved rounds; with `alternate`,
+    every other round runs the targets in reverse order (A B, B A, ...), so that neither always
+    runs on a machine the other has just warmed or loaded."""
     result = Rounds(measurement.label)
-    for _ in range(rounds):
+    for number in range(rounds):
         run: dict[str, WrkResult] = {}
-        for target in targets:
+        for target in targets[::-1] if alternate and number % 2 else targets:
+            script = target.script or measurement.script
             if measurement.warmup:
-                load(target.url, measurement, measurement.warmup)
+                load(target.url, script, measurement, measurement.warmup)
             cpu_before = target.process.cpu_seconds() if target.process else 0.0
-            figures = load(target.url, measurement, measurement.seconds)
+            figures = load(target.url, script, measurement, measurement.seconds)
             if target.process:
                 figures = replace(figures, cpu_seconds=target.process.cpu_seconds() - cpu_before)
             run[target.name] = figures
@@ -71,5 +78,5 @@ def measure(measurement: Measurement, targets: list[Target], rounds: int) -> Rou
     return result
 
 
-def load(url: str, measurement: Measurement, seconds: float) -> WrkResult:
-    return run_wrk(url, measurement.script, connections=measurement.connections, seconds=seconds)
+def load(url: str, script: Script, measurement: Measurement, seconds: float) -> WrkResult:
+    return run_wrk(url, script, connections=measurement.connections, seconds=seconds)

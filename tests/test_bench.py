@@ -25,22 +25,28 @@ TINY_RUN = (
 NUMBER = r"[\d,]+(?:\.\d+)?"
 
 
-def run_harness(json_path: Path) -> subprocess.CompletedProcess[str]:
+def run_bench(module: str, *args: str) -> subprocess.CompletedProcess[str]:
+    """`python -m <module> <args>` in this checkout; fails the test unless it exits 0."""
     if shutil.which("wrk") is None:
         pytest.fail("wrk is not installed; the benchmark needs it (apt-get install -y wrk).")
-    return subprocess.run(
-        [sys.executable, "-m", "bench", *TINY_RUN, "--json", str(json_path)],
+    result = subprocess.run(
+        [sys.executable, "-m", module, *args],
         cwd=TEMPLATE_ROOT,
         capture_output=True,
         text=True,
         timeout=300,
         check=False,
     )
+    assert result.returncode == 0, result.stdout + result.stderr
+    return result
+
+
+def run_harness(json_path: Path) -> subprocess.CompletedProcess[str]:
+    return run_bench("bench", *TINY_RUN, "--json", str(json_path))
 
 
 def test_a_tiny_run_reports_every_figure_and_only_2xx(tmp_path: Path) -> None:
     result = run_harness(tmp_path / "figures.json")
-    assert result.returncode == 0, result.stdout + result.stderr
     report = result.stdout
 
     for endpoint in ("GET by id", "list of 20", "POST"):
@@ -66,20 +72,29 @@ def test_a_tiny_run_reports_every_figure_and_only_2xx(tmp_path: Path) -> None:
     assert len(figures["endpoints"]["throughput"]) == 3
 
 
+TINY_PAIR = ("--rows", "200", "--rounds", "2", "--duration", "1", "--warmup", "0", "--no-durable")
+PER_ROUND = rf"\*\*{NUMBER}\*\* \| {NUMBER}, {NUMBER} \|$"  # the median ratio, then 2 rounds
+
+
 def test_the_tracing_overhead_run_reports_cpu_per_request_with_spans_exported() -> None:
-    tiny = ("--rows", "200", "--rounds", "1", "--duration", "1", "--warmup", "0", "--no-durable")
-    result = subprocess.run(
-        [sys.executable, "-m", "bench.otel", *tiny],
-        cwd=TEMPLATE_ROOT,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    assert result.returncode == 0, result.stdout + result.stderr
+    result = run_bench("bench.otel", *TINY_PAIR)
     spans = re.search(rf"^- the sink received ({NUMBER}) spans$", result.stdout, re.MULTILINE)
     assert spans is not None
     assert int(spans.group(1).replace(",", "")) > 0
     for endpoint in ("GET by id", "list of 20", "POST"):
-        row = rf"^\| {endpoint} \| ({NUMBER} \| ){{4}}[+-]{NUMBER} \| \*\*{NUMBER}\*\* \|"
+        row = rf"^\| {endpoint} \| ({NUMBER} \| ){{4}}[+-]{NUMBER} \| {PER_ROUND}"
         assert re.search(row, result.stdout, re.MULTILINE), endpoint
+
+
+def test_the_comparison_of_two_commits_reports_cpu_per_request_after_over_before() -> None:
+    result = run_bench("bench.compare", "HEAD", "HEAD", *TINY_PAIR)
+    assert "2 interleaved rounds in alternating order" in result.stdout
+    for endpoint in ("GET by id", "list of 20", "POST"):
+        row = rf"^\| {endpoint} \| ({NUMBER} \| ){{4}}{PER_ROUND}"
+        assert re.search(row, result.stdout, re.MULTILINE), endpoint
+
+
+def test_the_authenticated_read_is_compared_with_an_anonymous_one() -> None:
+    result = run_bench("bench.auth", *TINY_PAIR)
+    row = rf"^\| GET by id \| ({NUMBER} \| ){{4}}[+-]{NUMBER} \| {PER_ROUND}"
+    assert re.search(row, result.stdout, re.MULTILINE), result.stdout
