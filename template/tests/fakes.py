@@ -38,6 +38,11 @@ class InMemoryRepository[ModelT: Entity, ReadT: Record, ParamsT: ListParams](
         self.rows[entity.id] = entity
         return entity
 
+    async def create(self, entity: ModelT) -> ReadT:
+        await self.add(entity)
+        await self.commit()
+        return self.record_of(entity)
+
     async def delete(self, entity: ModelT) -> None:
         del self.rows[entity.id]
 

@@ -10,8 +10,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.api.problems import problem
 from app.api.request_id import REQUEST_ID_HEADER, request_id_for
-
-access_log = structlog.stdlib.get_logger("app.access")
+from app.core.logging import ACCESS_LOG
 
 
 class RequestContextMiddleware:
@@ -43,8 +42,7 @@ class RequestContextMiddleware:
         try:
             await self.app(scope, receive, send_with_headers)
         finally:
-            access_log.info(
-                "request",
+            ACCESS_LOG.request(
                 method=scope["method"],
                 path=scope["path"],
                 status=response_status,

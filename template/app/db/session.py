@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import (
 )
 
 from app.core.config import Settings
+from app.db.direct import OUTSIDE_TRANSACTIONS
 
 
 def connect_args(settings: Settings) -> dict[str, Any]:
@@ -41,6 +42,9 @@ def create_engine(settings: Settings) -> AsyncEngine:
         max_overflow=settings.db_max_overflow,
         pool_timeout=settings.db_pool_timeout_seconds,
         connect_args=connect_args(settings),
+        # A read's single statement may run without BEGIN and ROLLBACK (app/db/direct.py),
+        # except behind PgBouncer's transaction pooling.
+        execution_options={OUTSIDE_TRANSACTIONS: not settings.db_pgbouncer},
     )
 
 

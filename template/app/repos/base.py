@@ -6,16 +6,19 @@ objects. It turns the database failures a client can act on (duplicates, danglin
 stale versions) into `app.core.errors` types. Committing is the service's decision.
 """
 
-from collections.abc import Iterator
+from collections.abc import Callable, Hashable, Iterator
 from contextlib import contextmanager
 from functools import cache
-from typing import Any, Self
+from typing import Any, Self, cast
 
 from sqlalchemy import (
+    BindParameter,
     ColumnElement,
+    Insert,
     Select,
-    SQLColumnExpression,
+    bindparam,
     func,
+    insert,
     inspect,
     or_,
     select,
@@ -23,12 +26,14 @@ from sqlalchemy import (
 )
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Mapper
 from sqlalchemy.orm.exc import StaleDataError
 from sqlalchemy.sql.schema import ColumnCollectionConstraint
 
 from app.core.cursor import encode_cursor
 from app.core.errors import ConflictError, InvalidReferenceError, VersionMismatchError
 from app.db.base import Base, Entity
+from app.db.direct import fetch_rows
 from app.db.errors import FOREIGN_KEY_VIOLATION, UNIQUE_VIOLATION, driver_error, sqlstate
 from app.schemas.base import Record
 from app.schemas.pagination import Listing, ListParams
@@ -52,34 +57,41 @@ class Repository[ModelT: Entity, ReadT: Record, ParamsT: ListParams]:
     def from_session(cls, session: AsyncSession) -> Self:
         return cls(session)
 
+    def visible_values(self) -> dict[str, Any]:
+        """The column values that narrow the rows this repository may touch at all (every read,
+        list, count and change), by attribute: none here, so all rows; a repository of owned
+        records gives its owner's id."""
+        return {}
+
     def visible(self) -> list[ColumnElement[bool]]:
-        """The rows this repository may touch at all (every read, list, count and change): all
-        of them here; a repository of owned records narrows them to the owner's."""
-        return []
+        """`visible_values()` as conditions. Override this only for rows no equality can
+        select: the reads then run through SQLAlchemy's slower path (app/db/direct.py)."""
+        return [getattr(self.model, name) == value for name, value in self.visible_values().items()]
 
     async def read(self, id_: int) -> ReadT | None:
         """The record, to show."""
-        query = select(*record_columns(self.model)).where(self.model.id == id_, *self.visible())
-        records = await self._read_records(query)
+        values = {"id": id_} | self._visible_parameters()
+
+        def build() -> Select[Any]:
+            query = select(*record_columns(self.model))
+            return query.where(self.model.id == bindparam("id"), *self._visible_conditions())
+
+        records = await self._read_records(self._shape_key("read", values), build, values)
         return records[0] if records else None
 
     async def read_page(self, params: ParamsT) -> Listing[ReadT]:
         """One page of records, in cursor mode or (with a total) in offset mode."""
-        conditions = [*self.visible(), *self.conditions(params)]
-        records = await self._read_records(self._page_query(conditions, params))
+        filters = self._visible_parameters() | self._filter_parameters(params)
+        values = filters | self._page_parameters(params)
+        key = self._shape_key("page", values, params.sort_attribute, params.descending)
+        records = await self._read_records(key, lambda: self._page_query(params, values), values)
         has_more = len(records) > params.limit
         items = records[: params.limit]
-        total = await self.count(conditions) if params.offset is not None else None
+        total = await self._count(params, filters) if params.offset is not None else None
         next_cursor = self._cursor_after(items[-1], params) if has_more else None
         return Listing(
             items, total=total, limit=params.limit, offset=params.offset, next_cursor=next_cursor
         )
-
-    async def count(self, conditions: list[ColumnElement[bool]]) -> int:
-        query = select(func.count()).select_from(self.model).where(*conditions)
-        connection = await self.session.connection()
-        total: int = (await connection.execute(query)).scalar_one()
-        return total
 
     async def load_entity(self, id_: int) -> ModelT | None:
         """The ORM object, to change or delete."""
@@ -96,6 +108,28 @@ class Repository[ModelT: Entity, ReadT: Record, ParamsT: ListParams]:
         await self.flush()
         return entity
 
+    async def create(self, entity: ModelT) -> ReadT:
+        """Insert `entity` and commit; returns its record. One INSERT ... RETURNING, committed
+        on its own when it is the session's first statement; through the ORM (add, flush,
+        commit) when the session holds other changes or the model needs the ORM to insert it
+        (column defaults computed in Python, insert events)."""
+        values = insert_values(entity)
+        if values is None or self.session.new or self.session.dirty or self.session.deleted:
+            await self.add(entity)
+            await self.commit()
+            return self.record_of(entity)
+
+        def build() -> Insert:
+            columns = self.model.__table__.columns
+            bound: dict[ColumnElement[Any], BindParameter[Any]]
+            bound = {columns[name]: bindparam(name) for name in values}
+            return insert(self.model).values(bound).returning(*record_columns(self.model))
+
+        with self._client_errors():
+            rows = await fetch_rows(self.session, (self.model, "insert", *values), build, values)
+        await self.commit()
+        return self.read_model.model_validate(rows[0])
+
     async def delete(self, entity: ModelT) -> None:
         await self.session.delete(entity)
         await self.flush()
@@ -109,38 +143,97 @@ class Repository[ModelT: Entity, ReadT: Record, ParamsT: ListParams]:
             await self.session.commit()
 
     def conditions(self, params: ParamsT) -> list[ColumnElement[bool]]:
-        """The WHERE clauses for a list query's filters; override it for filters of other kinds."""
-        conditions: list[ColumnElement[bool]] = []
+        """WHERE clauses for list filters beyond `searched_columns` and `filtered_columns`:
+        none here. Lists with such conditions run through SQLAlchemy's slower path."""
+        return []
+
+    def _visible_parameters(self) -> dict[str, Any]:
+        return {f"visible_{name}": value for name, value in self.visible_values().items()}
+
+    def _visible_conditions(self) -> list[ColumnElement[bool]]:
+        """`visible()`, with its values bound by name (`_visible_parameters`) unless overridden."""
+        if type(self).visible is not Repository.visible:
+            return self.visible()
+        return [
+            getattr(self.model, name) == bindparam(f"visible_{name}")
+            for name in self.visible_values()
+        ]
+
+    def _filter_parameters(self, params: ParamsT) -> dict[str, Any]:
+        """The values of the list's search and equality filters in force, by parameter name."""
+        values: dict[str, Any] = {}
         text = getattr(params, "q", None)
         if text is not None and self.searched_columns:
-            columns = [getattr(self.model, name) for name in self.searched_columns]
-            conditions.append(or_(*(contains(column, text) for column in columns)))
+            values["search"] = substring_pattern(text)
         for name in self.filtered_columns:
             if (value := getattr(params, name)) is not None:
-                conditions.append(getattr(self.model, name) == value)
+                values[f"filter_{name}"] = value
+        return values
+
+    def _filter_conditions(
+        self, params: ParamsT, values: dict[str, Any]
+    ) -> list[ColumnElement[bool]]:
+        conditions = [*self._visible_conditions(), *self.conditions(params)]
+        if "search" in values:
+            columns = [getattr(self.model, name) for name in self.searched_columns]
+            search: BindParameter[str] = bindparam("search")
+            conditions.append(or_(*(column.ilike(search, escape="\\") for column in columns)))
+        conditions += [
+            getattr(self.model, name) == bindparam(f"filter_{name}")
+            for name in self.filtered_columns
+            if f"filter_{name}" in values
+        ]
         return conditions
 
-    async def _read_records(self, query: Select[Any]) -> list[ReadT]:
-        # Reads of columns need none of the ORM's machinery: run them on the session's
-        # connection (same transaction), and validate each row as a dict of its columns, which
-        # costs less than validating it from attributes (measured: docs/performance.md).
-        connection = await self.session.connection()
-        result = await connection.execute(query)
-        keys = tuple(result.keys())
-        validate = self.read_model.model_validate
-        return [validate(dict(zip(keys, row, strict=True))) for row in result]
+    def _page_parameters(self, params: ParamsT) -> dict[str, Any]:
+        """The values of a page's position: its cursor, offset and size (one row more than
+        asked tells whether another page follows)."""
+        values = {f"after_{index}": value for index, value in enumerate(params.after or ())}
+        if params.offset is not None:
+            values["offset"] = params.offset
+        return values | {"limit": params.limit + 1}
 
-    def _page_query(self, conditions: list[ColumnElement[bool]], params: ParamsT) -> Select[Any]:
+    def _page_query(self, params: ParamsT, values: dict[str, Any]) -> Select[Any]:
         keys = [getattr(self.model, params.sort_attribute)]
         if params.sort_field != "id":
             keys.append(self.model.id)  # a unique tie-breaker makes the order total
-        query = select(*record_columns(self.model)).where(*conditions)
+        query = select(*record_columns(self.model)).where(*self._filter_conditions(params, values))
         if params.after is not None:
-            keyset, after = tuple_(*keys), tuple_(*params.after)
-            query = query.where(keyset < after if params.descending else keyset > after)
+            after = [bindparam(f"after_{index}", type_=key.type) for index, key in enumerate(keys)]
+            keyset, bound = tuple_(*keys), tuple_(*after)
+            query = query.where(keyset < bound if params.descending else keyset > bound)
         order = [key.desc() if params.descending else key.asc() for key in keys]
-        # One row more than asked tells whether another page follows.
-        return query.order_by(*order).offset(params.offset).limit(params.limit + 1)
+        if "offset" in values:
+            query = query.offset(bindparam("offset"))
+        return query.order_by(*order).limit(bindparam("limit"))
+
+    async def _count(self, params: ParamsT, values: dict[str, Any]) -> int:
+        def build() -> Select[Any]:
+            conditions = self._filter_conditions(params, values)
+            return select(func.count()).select_from(self.model).where(*conditions)
+
+        rows = await fetch_rows(self.session, self._shape_key("count", values), build, values)
+        total: int = next(iter(rows[0].values()))
+        return total
+
+    def _shape_key(self, kind: str, values: dict[str, Any], *shape: Hashable) -> Hashable | None:
+        """What a statement's SQL depends on besides this class: its kind, the names of its
+        values and `shape`; None when overridden `visible()` or `conditions()` make it depend
+        on values (SQLAlchemy then compiles it each time)."""
+        if type(self).visible is not Repository.visible or type(self).conditions is not (
+            Repository.conditions
+        ):
+            return None
+        return (cast(Hashable, type(self)), kind, *shape, *values)
+
+    async def _read_records(
+        self, key: Hashable | None, build: Callable[[], Select[Any]], values: dict[str, Any]
+    ) -> list[ReadT]:
+        # Reads of columns need none of the ORM's machinery (app/db/direct.py), and a dict of
+        # columns validates faster than attributes (measured: docs/performance.md).
+        rows = await fetch_rows(self.session, key, build, values)
+        validate = self.read_model.model_validate
+        return [validate(row) for row in rows]
 
     @staticmethod
     def _cursor_after(item: ReadT, params: ParamsT) -> str:
@@ -196,7 +289,33 @@ def record_columns(model: type[Entity]) -> tuple[ColumnElement[Any], ...]:
     )
 
 
-def contains(column: SQLColumnExpression[Any], text: str) -> ColumnElement[bool]:
-    """Case-insensitive substring match that takes LIKE wildcards in `text` literally."""
+def substring_pattern(text: str) -> str:
+    """An ILIKE pattern matching `text` anywhere, its LIKE wildcards taken literally."""
     escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return column.ilike(f"%{escaped}%", escape="\\")
+    return f"%{escaped}%"
+
+
+@cache
+def insert_plan(mapper: Mapper[Any]) -> dict[str, str] | None:
+    """Column name by attribute for an INSERT the ORM need not run, or None when it must: a
+    column default computed in Python, or insert events."""
+    table_columns = mapper.local_table.columns
+    if any(column.default is not None for column in table_columns):
+        return None
+    if mapper.dispatch.before_insert or mapper.dispatch.after_insert:
+        return None
+    return {attribute.key: attribute.columns[0].key for attribute in mapper.column_attrs}
+
+
+def insert_values(entity: Entity) -> dict[str, Any] | None:
+    """The values of a new ORM object's columns by column key, with the version the ORM would
+    give it; None when the ORM must insert it (`insert_plan`)."""
+    state = inspect(entity)
+    plan = insert_plan(state.mapper)
+    if plan is None:
+        return None
+    values = {plan[name]: value for name, value in state.dict.items() if name in plan}
+    version, generate = state.mapper.version_id_col, state.mapper.version_id_generator
+    if version is not None and callable(generate):
+        values[str(version.key)] = generate(None)
+    return values

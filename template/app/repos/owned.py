@@ -4,9 +4,8 @@ Filtering in the query, not checking after loading, makes another user's record 
 like a missing one (404 on every verb; absent from lists and counts).
 """
 
-from typing import Self
+from typing import Any, Self
 
-from sqlalchemy import ColumnElement
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.models.user import OwnedEntity
@@ -28,7 +27,5 @@ class OwnedRepository[ModelT: OwnedEntity, ReadT: Record, ParamsT: ListParams](
     def for_owner(cls, session: AsyncSession, owner_id: int | None) -> Self:
         return cls(session, owner_id)
 
-    def visible(self) -> list[ColumnElement[bool]]:
-        if self.owner_id is None:
-            return []
-        return [self.model.owner_id == self.owner_id]
+    def visible_values(self) -> dict[str, Any]:
+        return {} if self.owner_id is None else {"owner_id": self.owner_id}

@@ -1,10 +1,23 @@
 """Queries for users."""
 
-from sqlalchemy import select
+from dataclasses import dataclass
+from typing import Any
 
+from sqlalchemy import Select, bindparam, select
+
+from app.db.direct import fetch_rows
 from app.models.user import User
 from app.repos.base import Repository
 from app.schemas.user import UserListParams, UserRead
+
+
+@dataclass(frozen=True, slots=True)
+class UserAccess:
+    """What deciding a request's access needs of its user: checked on every request."""
+
+    is_active: bool
+    session_version: int
+    scopes: frozenset[str]
 
 
 class UserRepository(Repository[User, UserRead, UserListParams]):
@@ -15,3 +28,17 @@ class UserRepository(Repository[User, UserRead, UserListParams]):
     async def by_email(self, email: str) -> User | None:
         """The user with this (lowercased) email."""
         return await self.session.scalar(select(User).where(User.email == email))
+
+    async def access(self, user_id: int) -> UserAccess | None:
+        """The user's access state: one statement of three columns (app/db/direct.py), not an
+        ORM load, since every authenticated request reads it."""
+
+        def build() -> Select[Any]:
+            columns: tuple[Any, ...] = (User.is_active, User.session_version, User.scopes)
+            return select(*columns).where(User.id == bindparam("id"))
+
+        rows = await fetch_rows(self.session, (UserRepository, "access"), build, {"id": user_id})
+        if not rows:
+            return None
+        row = rows[0]
+        return UserAccess(row["is_active"], row["session_version"], frozenset(row["scopes"]))

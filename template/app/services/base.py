@@ -42,9 +42,7 @@ class ResourceService[
         return self.repository.model(**data.model_dump())
 
     async def create(self, data: CreateT) -> ReadT:
-        entity = await self.repository.add(self.new_entity(data))
-        await self.repository.commit()
-        return self.repository.record_of(entity)
+        return await self.repository.create(self.new_entity(data))
 
     async def read(self, id_: int) -> ReadT:
         """The resource's record, to show."""

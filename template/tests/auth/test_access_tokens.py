@@ -3,6 +3,7 @@ user whose sessions they have not outlived, open the API; anything else is 401 w
 
 import base64
 import json
+import time
 import warnings
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -56,6 +57,18 @@ def test_a_token_round_trips() -> None:
     tokens = codec()
     token = tokens.issue(AccessClaims(7, 3, frozenset({"admin"})))
     assert tokens.decode(token) == AccessClaims(7, 3, frozenset({"admin"}))
+
+
+@pytest.mark.parametrize("moved", [timedelta(minutes=5), -timedelta(seconds=1)])
+def test_a_token_verified_once_is_refused_outside_its_validity_window(moved: timedelta) -> None:
+    """Verified tokens are kept for their next uses: each use still checks exp and nbf."""
+    now = [time.time()]
+    tokens = AccessTokens(KEY, ISSUER, AUDIENCE, timedelta(minutes=5), clock=lambda: now[0])
+    token = tokens.issue(AccessClaims(7, 3, frozenset()))
+    assert tokens.decode(token).user_id == 7
+    now[0] += moved.total_seconds()
+    with pytest.raises(InvalidTokenError):
+        tokens.decode(token)
 
 
 def unsigned(payload: dict[str, Any]) -> str:

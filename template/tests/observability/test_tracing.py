@@ -6,6 +6,7 @@ import io
 import json
 import re
 from collections.abc import AsyncIterator, Iterator
+from contextlib import nullcontext
 
 import pytest
 from fastapi import FastAPI
@@ -14,11 +15,12 @@ from opentelemetry import metrics, trace
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
-from sqlalchemy import event
+from sqlalchemy import Integer, bindparam, event, select
 
 from app.core import telemetry
 from app.core.config import Settings
 from app.core.logging import configure_logging
+from app.db.direct import fetch_rows
 from app.main import create_app
 from tests.clients import running
 from tests.factories import all_factories
@@ -125,6 +127,22 @@ async def test_each_statement_is_a_client_span_beneath_the_request(
     assert len(database) == len(statements)
     assert all(span.parent is not None and span.parent.span_id in requests for span in database)
     assert {span.name.split()[0] for span in database} == {"SELECT"}
+
+
+async def test_statements_of_unrecorded_requests_skip_sqlalchemy(
+    app: FastAPI, client: AsyncClient, traced: telemetry.Telemetry, statements: list[str]
+) -> None:
+    """Only a recorded trace needs SQLAlchemy's events (they make the statement spans); other
+    statements go straight to asyncpg (app/db/direct.py), as without telemetry."""
+    select_one = select(bindparam("n", type_=Integer).label("n"))
+    tracer = traced.tracer_provider.get_tracer("test")
+    for recorded in (False, True):
+        statements.clear()
+        async with app.state.database.session() as session:
+            with tracer.start_as_current_span("request") if recorded else nullcontext():
+                rows = await fetch_rows(session, ("test", "one"), lambda: select_one, {"n": 1})
+        assert rows == [{"n": 1}]
+        assert len(statements) == (1 if recorded else 0)
 
 
 async def test_health_checks_are_not_traced(

@@ -1,0 +1,148 @@
+"""Statements on the asyncpg connection (app/db/direct.py): when they run alone, when they join
+the session's transaction, when SQLAlchemy runs them instead, and that their errors are
+SQLAlchemy's."""
+
+from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import asyncpg
+import pytest
+from sqlalchemy import JSON, Integer, String, TypeDecorator, bindparam, func, select, text
+from sqlalchemy.dialects import postgresql
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+
+from app.core.config import Settings
+from app.db.direct import OUTSIDE_TRANSACTIONS, Statement, compile_shape, driver_of, fetch_rows
+from app.db.errors import driver_error, sqlstate
+from app.db.session import create_engine
+
+DIALECT = postgresql.asyncpg.dialect()  # type: ignore[no-untyped-call]
+DIVISION_BY_ZERO = "22012"
+
+
+class Padded(TypeDecorator[str]):
+    """A type SQLAlchemy processes on the way out."""
+
+    impl = String
+    cache_ok = True
+
+    def process_result_value(self, value: str | None, dialect: Any) -> str | None:
+        return None if value is None else f"[{value}]"
+
+
+def number() -> Statement:
+    return select(bindparam("n", type_=Integer).label("n"))
+
+
+@contextmanager
+def logged(connection: asyncpg.Connection) -> Iterator[list[str]]:
+    """The statements `connection` sends meanwhile."""
+    queries: list[str] = []
+
+    def log(query: Any) -> None:
+        queries.append(query.query)
+
+    connection.add_query_logger(log)
+    try:
+        yield queries
+    finally:
+        connection.remove_query_logger(log)
+
+
+async def driver(session: AsyncSession) -> asyncpg.Connection:
+    """The asyncpg connection under `session` (checked out, no statement sent)."""
+    connection, _, _ = await session.run_sync(driver_of)
+    assert connection is not None
+    return connection
+
+
+@pytest.fixture
+async def pgbouncer_engine(settings: Settings) -> AsyncIterator[AsyncEngine]:
+    engine = create_engine(settings.model_copy(update={"db_pgbouncer": True}))
+    yield engine
+    await engine.dispose()
+
+
+def test_a_statement_of_plain_values_compiles_for_asyncpg() -> None:
+    shape = compile_shape(number(), {"n": 1}, DIALECT)
+    assert shape.sql == "SELECT $1::INTEGER AS n"
+    assert shape.parameters == ("n",)
+
+
+@pytest.mark.parametrize(
+    "statement",
+    [
+        select(bindparam("n", type_=Integer).label("n")).where(func.abs(-3) == 3),
+        select(bindparam("n", type_=JSON).label("n")),
+        select(bindparam("n", type_=Padded).label("n")),
+    ],
+    ids=["a literal value", "a JSON parameter", "a processed result"],
+)
+def test_what_sqlalchemy_would_change_is_left_to_sqlalchemy(statement: Statement) -> None:
+    assert compile_shape(statement, {"n": 1}, DIALECT).sql is None
+
+
+async def test_the_first_statement_runs_alone_without_begin(engine: AsyncEngine) -> None:
+    async with AsyncSession(engine) as session:
+        with logged(await driver(session)) as queries:
+            rows = await fetch_rows(session, ("test", "number"), number, {"n": 7})
+    assert rows == [{"n": 7}]
+    assert queries == ["SELECT $1::INTEGER AS n"]
+
+
+async def test_inside_a_transaction_the_statement_joins_it(engine: AsyncEngine) -> None:
+    async with AsyncSession(engine) as session:
+        await session.execute(text("SELECT set_config('test.probe', 'joined', true)"))
+        probe = select(func.current_setting(bindparam("name", type_=String)).label("value"))
+        values = {"name": "test.probe"}
+        rows = await fetch_rows(session, ("test", "probe"), lambda: probe, values)
+        assert (await driver(session)).is_in_transaction()
+    assert rows == [{"value": "joined"}]
+
+
+async def test_behind_pgbouncer_sqlalchemy_opens_the_transaction(
+    pgbouncer_engine: AsyncEngine,
+) -> None:
+    assert pgbouncer_engine.get_execution_options()[OUTSIDE_TRANSACTIONS] is False
+    async with AsyncSession(pgbouncer_engine) as session:
+        with logged(await driver(session)) as queries:
+            rows = await fetch_rows(session, ("test", "number"), number, {"n": 7})
+    assert rows == [{"n": 7}]
+    assert queries[0] == "BEGIN;"
+
+
+async def test_a_database_error_is_raised_as_sqlalchemy_raises_it(engine: AsyncEngine) -> None:
+    def divide() -> Statement:
+        return select((bindparam("n", type_=Integer) / 0).label("n"))
+
+    raised = []
+    for key in (("test", "divide"), None):  # direct, then through SQLAlchemy
+        async with AsyncSession(engine) as session:
+            with pytest.raises(DBAPIError) as caught:
+                await fetch_rows(session, key, divide, {"n": 1})
+        raised.append(caught.value)
+    direct, through_sqlalchemy = raised
+    assert type(direct) is type(through_sqlalchemy)
+    assert type(direct.orig) is type(through_sqlalchemy.orig)
+    assert sqlstate(direct) == DIVISION_BY_ZERO
+    assert isinstance(driver_error(direct), asyncpg.DivisionByZeroError)
+    assert not direct.connection_invalidated
+
+
+async def test_a_lost_connection_is_invalidated_and_the_pool_replaces_it(
+    engine: AsyncEngine,
+) -> None:
+    pid_of = select(func.pg_backend_pid().label("pid"))
+    async with AsyncSession(engine) as session:
+        pid = (await fetch_rows(session, ("test", "pid"), lambda: pid_of, {}))[0]["pid"]
+        async with engine.connect() as other:
+            await other.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+            await other.commit()
+        with pytest.raises(DBAPIError) as caught:
+            await fetch_rows(session, ("test", "pid"), lambda: pid_of, {})
+    assert caught.value.connection_invalidated
+    async with AsyncSession(engine) as session:
+        rows = await fetch_rows(session, ("test", "pid"), lambda: pid_of, {})
+    assert rows[0]["pid"] != pid
