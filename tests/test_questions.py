@@ -154,6 +154,8 @@ def test_plurals_named_like_the_templates_own_tests_are_accepted(
         ("a1:str(5) a_1:str(5)", "would both name their input type A1Input"),
         ("name:str(0)", "str(n) needs 1 <= n"),
         ("price:decimal(3,4)", "decimal(p,s) needs"),
+        ("price:decimal(6,2)=1.005", "a decimal(6,2) default has at most 4 digit(s) before"),
+        ("price:decimal(4,2)=123", "at most 2 digit(s) before the point and 2 after, not '123'"),
         ("name:text>=3", "bounds (>=, <=, >, <) apply to numbers only"),
         ("count:int>=1.5", "bounds must be whole numbers"),
         ("count:int??", "repeat ? or ! at most once"),

@@ -46,7 +46,7 @@ class Repository[ModelT: Entity, ReadT: Record, ParamsT: ListParams]:
     read_model: type[ReadT]
     # The columns a list's `q` searches (case-insensitive substring), and those whose list
     # parameter filters by equality, by attribute (the same on the model and on the list
-    # parameters); `conditions` turns them into clauses.
+    # parameters); `_filter_conditions` turns them into clauses, `conditions` adds others.
     searched_columns: tuple[str, ...] = ()
     filtered_columns: tuple[str, ...] = ()
 
