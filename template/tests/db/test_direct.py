@@ -2,13 +2,24 @@
 the session's transaction, when SQLAlchemy runs them instead, and that their errors are
 SQLAlchemy's."""
 
+import asyncio
 from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
 from typing import Any
 
 import asyncpg
 import pytest
-from sqlalchemy import JSON, Integer, String, TypeDecorator, bindparam, func, select, text
+from sqlalchemy import (
+    JSON,
+    Integer,
+    String,
+    TypeDecorator,
+    bindparam,
+    func,
+    select,
+    text,
+    type_coerce,
+)
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
@@ -93,10 +104,12 @@ async def test_the_first_statement_runs_alone_without_begin(engine: AsyncEngine)
 
 
 async def test_inside_a_transaction_the_statement_joins_it(engine: AsyncEngine) -> None:
+    setting = func.current_setting(bindparam("name", type_=String), type_=String)
+    probe = select(setting.label("value"))
+    values = {"name": "test.probe"}
+    assert compile_shape(probe, values, DIALECT).sql is not None  # asyncpg sends it
     async with AsyncSession(engine) as session:
         await session.execute(text("SELECT set_config('test.probe', 'joined', true)"))
-        probe = select(func.current_setting(bindparam("name", type_=String)).label("value"))
-        values = {"name": "test.probe"}
         rows = await fetch_rows(session, ("test", "probe"), lambda: probe, values)
         assert (await driver(session)).is_in_transaction()
     assert rows == [{"value": "joined"}]
@@ -115,13 +128,16 @@ async def test_behind_pgbouncer_sqlalchemy_opens_the_transaction(
 
 async def test_a_database_error_is_raised_as_sqlalchemy_raises_it(engine: AsyncEngine) -> None:
     def divide() -> Statement:
-        return select((bindparam("n", type_=Integer) / 0).label("n"))
+        quotient = bindparam("n", type_=Integer) / bindparam("zero", type_=Integer)
+        return select(type_coerce(quotient, Integer).label("n"))
 
+    values = {"n": 1, "zero": 0}
+    assert compile_shape(divide(), values, DIALECT).sql is not None
     raised = []
     for key in (("test", "divide"), None):  # direct, then through SQLAlchemy
         async with AsyncSession(engine) as session:
             with pytest.raises(DBAPIError) as caught:
-                await fetch_rows(session, key, divide, {"n": 1})
+                await fetch_rows(session, key, divide, values)
         raised.append(caught.value)
     direct, through_sqlalchemy = raised
     assert type(direct) is type(through_sqlalchemy)
@@ -134,15 +150,28 @@ async def test_a_database_error_is_raised_as_sqlalchemy_raises_it(engine: AsyncE
 async def test_a_lost_connection_is_invalidated_and_the_pool_replaces_it(
     engine: AsyncEngine,
 ) -> None:
-    pid_of = select(func.pg_backend_pid().label("pid"))
+    """A pooled connection the server ended (a restart, a failover, an idle timeout)."""
+    pid_of = select(func.pg_backend_pid(type_=Integer).label("pid"))
+    assert compile_shape(pid_of, {}, DIALECT).sql is not None
     async with AsyncSession(engine) as session:
         pid = (await fetch_rows(session, ("test", "pid"), lambda: pid_of, {}))[0]["pid"]
         async with engine.connect() as other:
             await other.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
             await other.commit()
+        await closed_by_the_server(await driver(session))
         with pytest.raises(DBAPIError) as caught:
             await fetch_rows(session, ("test", "pid"), lambda: pid_of, {})
     assert caught.value.connection_invalidated
     async with AsyncSession(engine) as session:
         rows = await fetch_rows(session, ("test", "pid"), lambda: pid_of, {})
     assert rows[0]["pid"] != pid
+
+
+async def closed_by_the_server(connection: asyncpg.Connection) -> None:
+    """Once asyncpg has read the end of the connection (the server's last message arrives a
+    moment after pg_terminate_backend returns)."""
+    closed = asyncio.Event()
+    connection.add_termination_listener(lambda _: closed.set())
+    if not connection.is_closed():
+        async with asyncio.timeout(10):
+            await closed.wait()
