@@ -13,6 +13,8 @@ from typing import Any
 from pydantic import TypeAdapter
 from pydantic_core import to_jsonable_python
 
+from app.core.storable import any_refusal
+
 
 def encode_cursor(sort: str, values: list[Any]) -> str:
     payload = json.dumps([sort, *to_jsonable_python(values)], separators=(",", ":"))
@@ -22,7 +24,8 @@ def encode_cursor(sort: str, values: list[Any]) -> str:
 def decode_cursor(cursor: str, sort: str, value_type: type) -> tuple[Any, ...]:
     """The values in `cursor`: (value, id), or (id,) when sorting by id.
 
-    ValueError if the cursor is malformed or was made for another sort order.
+    ValueError if the cursor is malformed or was made for another sort order, or if a value
+    could not be compared with its column (a cursor is forged as easily as any parameter).
     """
     try:
         payload = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
@@ -34,12 +37,15 @@ def decode_cursor(cursor: str, sort: str, value_type: type) -> tuple[Any, ...]:
     if len(payload) != len(types) + 1:
         raise ValueError("cursor is malformed")
     try:
-        return tuple(
+        values = tuple(
             _adapter(kind).validate_python(value)
             for kind, value in zip(types, payload[1:], strict=True)
         )
     except ValueError:
         raise ValueError("cursor is malformed") from None
+    if any(any_refusal(value) is not None for value in values):
+        raise ValueError("cursor is malformed")
+    return values
 
 
 @cache

@@ -18,9 +18,21 @@ A shape goes through SQLAlchemy whenever SQLAlchemy would change a value on the 
 the caller does not supply by name (a condition with a literal value), a JSON parameter, or a
 result column of a type asyncpg does not decode to the value SQLAlchemy would give. Errors are
 SQLAlchemy's either way: the driver's exception is translated by SQLAlchemy's asyncpg adapter
-and wrapped as `Connection.execute` wraps it, and a lost connection is invalidated.
+and wrapped as `Connection.execute` wraps it.
+
+No request can leave a connection that harms the next one (docs/request-path.md, "Faults"):
+
+- every value is checked against its parameter's column type before anything is sent
+  (`app.db.arguments`): a value the driver could not encode is refused as a client error;
+- an error the server reported leaves the connection in a known state (the server has answered
+  the statement's Sync), so the connection goes back to the pool;
+- any other failure (the driver refusing a value on the client side, a lost connection, a
+  cancellation, an internal driver error) may have left the server mid-statement: outside a
+  transaction its statement timer keeps running and would cancel the next borrower's statement.
+  The connection is closed and invalidated, and the pool opens a fresh one.
 """
 
+import asyncio
 from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -48,6 +60,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 from sqlalchemy.types import TypeEngine
 
+from app.core.storable import Refusal
+from app.db.arguments import check_arguments, refusal_of
+
 # The engine option that allows statements outside a transaction (False behind PgBouncer).
 OUTSIDE_TRANSACTIONS = "app_statements_outside_transactions"
 # The engine option telemetry sets: a function telling whether the statement about to run is
@@ -63,10 +78,11 @@ Build = Callable[[], Statement]
 @dataclass(frozen=True, slots=True)
 class Shape:
     """A statement compiled for asyncpg: its SQL and parameter names in order, or `sql` None
-    when SQLAlchemy must run it."""
+    when SQLAlchemy must run it; `refusals` tell whether each named value fits its column."""
 
     sql: str | None
     parameters: tuple[str, ...] = ()
+    refusals: tuple[tuple[str, Refusal], ...] = ()
 
 
 class Shapes:
@@ -96,12 +112,17 @@ def compile_shape(statement: Statement, values: Mapping[str, Any], dialect: Dial
         return Shape(None)
     compiled = statement.compile(dialect=dialect)
     parameters = tuple(compiled.positiontup or ())
+    refusals = tuple(
+        (name, refusal)
+        for name in dict.fromkeys(parameters)
+        if name in values and (refusal := refusal_of(compiled.binds[name].type)) is not None
+    )
     supplied = all(name in values for name in parameters)
     plain_binds = not any(isinstance(compiled.binds[name].type, JSON) for name in parameters)
     plain_results = all(decoded_alike(column.type) for column in statement.exported_columns)
     if not (supplied and plain_binds and plain_results):
-        return Shape(None)
-    return Shape(compiled.string, parameters)
+        return Shape(None, refusals=refusals)
+    return Shape(compiled.string, parameters, refusals)
 
 
 def decoded_alike(type_: TypeEngine[Any]) -> bool:
@@ -124,17 +145,21 @@ async def fetch_rows(
     `build` makes a statement whose values are `bindparam`s named as in `values` (given no
     value of their own), so that its SQL depends only on `key`; with None as `key`, SQLAlchemy
     runs a fresh `build()` each time.
+
+    `ValueOutOfRangeError` (a client error) if a value does not fit its column, before anything
+    is sent.
     """
     if key is not None:
         # One hop into SQLAlchemy's greenlet for the connection, its driver and options.
         driver, alone, dialect = await session.run_sync(driver_of)
         shape = SHAPES.get(key, build, values, dialect)
+        check_arguments(shape.refusals, values)
         if shape.sql is not None and driver is not None and (alone or driver.is_in_transaction()):
             arguments = [values[name] for name in shape.parameters]
             try:
                 records = await driver.fetch(shape.sql, *arguments)
-            except Exception as error:
-                translated = await sqlalchemy_error(session, error, shape.sql, arguments)
+            except BaseException as error:
+                translated = await settle(session, driver, error, shape.sql, arguments)
                 if translated is None:
                     raise
                 raise translated from error
@@ -157,12 +182,47 @@ def driver_of(session: Session) -> tuple[asyncpg.Connection | None, bool, Dialec
     return driver, alone, connection.dialect
 
 
-async def sqlalchemy_error(
-    session: AsyncSession, error: Exception, sql: str, arguments: list[Any]
+def answered_by_server(error: BaseException) -> bool:
+    """Whether `error` is an error response from PostgreSQL, after which the connection is idle
+    and clean; asyncpg's own refusals (a value it cannot encode) share the server's exception
+    classes but carry no severity."""
+    return isinstance(error, asyncpg.PostgresError) and error.severity is not None
+
+
+async def settle(
+    session: AsyncSession,
+    driver: asyncpg.Connection,
+    error: BaseException,
+    sql: str,
+    arguments: list[Any],
 ) -> StatementError | None:
-    """`error` from asyncpg as SQLAlchemy raises it (`IntegrityError`, `OperationalError`, ...,
-    with the driver's exception as the DB-API error's cause), or None for an error SQLAlchemy
-    passes on as it is; a lost connection is invalidated."""
+    """Leave `session`'s connection clean or discard it, and return `error` as SQLAlchemy raises
+    it (`IntegrityError`, `OperationalError`, ..., with the driver's exception as the DB-API
+    error's cause), or None for an error to re-raise as it is (a cancellation)."""
+    if not isinstance(error, Exception):  # CancelledError, KeyboardInterrupt: propagate
+        driver.terminate()  # no await: a second cancellation cannot interrupt it
+        await asyncio.shield(invalidate(session, error))
+        return None
+    if answered_by_server(error):
+        return await sqlalchemy_error(session, error, sql, arguments, invalidate=False)
+    # The server may be mid-statement: close the socket at once, then tell the pool, so that
+    # it opens a new connection for the next request.
+    driver.terminate()
+    return await sqlalchemy_error(session, error, sql, arguments, invalidate=True)
+
+
+async def invalidate(session: AsyncSession, error: BaseException) -> None:
+    connection = await session.connection()
+    await connection.invalidate(error if isinstance(error, Exception) else None)
+
+
+async def sqlalchemy_error(
+    session: AsyncSession, error: Exception, sql: str, arguments: list[Any], *, invalidate: bool
+) -> StatementError:
+    """`error` from asyncpg as SQLAlchemy raises it; the connection invalidated when asked or
+    when SQLAlchemy sees a lost connection. An error the adapter does not translate (asyncpg's
+    InternalClientError, "another operation is in progress") is a DB-API `InterfaceError`:
+    the database is unavailable to this request (503), not a bug of the service (500)."""
     connection = await session.connection()
     dialect = connection.dialect
     dbapi = dialect.loaded_dbapi
@@ -173,13 +233,14 @@ async def sqlalchemy_error(
         # or re-raises what it does not translate.
         adapter._handle_exception(error)
     except dbapi.Error as translated:
-        lost = dialect.is_disconnect(translated, adapter, None)
-        wrapped = DBAPIError.instance(
-            sql, arguments, translated, dbapi.Error, connection_invalidated=lost, dialect=dialect
-        )
-        if lost:
-            await connection.invalidate(wrapped)
-        return wrapped
-    except Exception:  # noqa: S110  (untranslated: the caller re-raises the original)
-        pass
-    return None
+        dbapi_error = translated
+    except Exception:
+        dbapi_error = dbapi.InterfaceError(f"{type(error).__name__}: {error}")
+        dbapi_error.__cause__ = error
+    lost = invalidate or dialect.is_disconnect(dbapi_error, adapter, None)
+    wrapped = DBAPIError.instance(
+        sql, arguments, dbapi_error, dbapi.Error, connection_invalidated=lost, dialect=dialect
+    )
+    if lost:
+        await connection.invalidate(wrapped)
+    return wrapped

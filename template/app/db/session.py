@@ -3,12 +3,16 @@
 from typing import Any
 from uuid import uuid4
 
+import asyncpg
+from sqlalchemy import event
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
     async_sessionmaker,
     create_async_engine,
 )
+from sqlalchemy.pool import ConnectionPoolEntry, PoolProxiedConnection
 
 from app.core.config import Settings
 from app.db.direct import OUTSIDE_TRANSACTIONS
@@ -36,7 +40,7 @@ def connect_args(settings: Settings) -> dict[str, Any]:
 
 def create_engine(settings: Settings) -> AsyncEngine:
     """An asyncpg engine whose waits are all bounded: connecting, pool checkout, each statement."""
-    return create_async_engine(
+    engine = create_async_engine(
         settings.database_url.get_secret_value(),
         pool_size=settings.db_pool_size,
         max_overflow=settings.db_max_overflow,
@@ -46,6 +50,20 @@ def create_engine(settings: Settings) -> AsyncEngine:
         # except behind PgBouncer's transaction pooling.
         execution_options={OUTSIDE_TRANSACTIONS: not settings.db_pgbouncer},
     )
+    event.listen(engine.sync_engine, "checkout", replace_closed)
+    return engine
+
+
+def replace_closed(
+    dbapi_connection: object, record: ConnectionPoolEntry, proxy: PoolProxiedConnection
+) -> None:
+    """Hand out no connection the server has already closed (a restart, pg_terminate_backend,
+    an idle timeout): asyncpg notices the server's goodbye as it arrives, so this costs no round
+    trip, and the pool replaces the connection (DisconnectionError) instead of failing the
+    request that borrows it."""
+    driver = record.driver_connection
+    if isinstance(driver, asyncpg.Connection) and driver.is_closed():
+        raise DisconnectionError("the server closed this connection")
 
 
 class Database:

@@ -84,5 +84,6 @@ class ResourceService[
     def _check_version(self, entity: ModelT, expected_version: int | None) -> None:
         if expected_version is not None and entity.version != expected_version:
             raise VersionMismatchError(
-                f"{self.name} {entity.id} is at version {entity.version}, not {expected_version}."
+                f"{self.name} {entity.id} has changed: it is at version {entity.version} now.",
+                current_version=entity.version,
             )

@@ -35,3 +35,23 @@ def test_a_cursor_is_url_safe_text() -> None:
 def test_a_cursor_that_does_not_fit_is_refused(cursor: str, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         decode_cursor(cursor, "id", int)
+
+
+@pytest.mark.parametrize(
+    ("sort", "value_type", "values"),
+    [
+        ("id", int, [2**63]),
+        ("-id", int, [-(2**63) - 1]),
+        ("title", str, ["a", 2**70]),
+        ("title", str, ["a\ud800", 1]),
+        ("title", str, ["a\x00", 1]),
+        ("created_at", datetime, ["0001-01-01T00:00:00+14:00", 1]),
+        ("created_at", datetime, ["9999-12-31T23:00:00-05:00", 1]),
+    ],
+)
+def test_a_forged_value_no_column_holds_is_refused(
+    sort: str, value_type: type, values: list[object]
+) -> None:
+    """Values asyncpg could not send (docs/request-path.md, "Faults") never leave the cursor."""
+    with pytest.raises(ValueError, match="malformed"):
+        decode_cursor(encode_cursor(sort, values), sort, value_type)

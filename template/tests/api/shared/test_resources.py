@@ -228,15 +228,32 @@ class TestUpdate:
         await client.patch(url, json=await factory.build(client, 1))
         response = await client.patch(url, json={}, headers={"if-match": '"1"'})
         assert_problem(response, 412)
+        assert response.headers["etag"] == '"2"'  # the version to read before trying again
         assert (await client.get(url)).json()["version"] == 2
 
-    @pytest.mark.parametrize("if_match", ["1", 'W/"1"', '"one"', '"1", "2"'])
-    async def test_a_malformed_if_match_is_422(
+    @pytest.mark.parametrize("if_match", ['W/"1"', '"one"', '"01x"', 'W/"1", "2"'])
+    async def test_a_weak_or_foreign_etag_never_matches(
+        self, client: AsyncClient, factory: ResourceFactory, if_match: str
+    ) -> None:
+        """RFC 9110 section 13.1.1: If-Match compares strongly; the 412 says the current ETag."""
+        created = await factory.create(client)
+        url = f"{factory.path}/{created['id']}"
+        for method in ("PATCH", "DELETE"):
+            body: dict[str, object] | None = {} if method == "PATCH" else None
+            response = await client.request(method, url, json=body, headers={"if-match": if_match})
+            assert_problem(response, 412)
+            assert response.headers["etag"] == '"1"'
+        assert (await client.get(url)).json() == created
+
+    @pytest.mark.parametrize("if_match", ["1", '"1', "W/1", '"1 "', '"1" "2"', '"1", "2"', "**"])
+    async def test_a_malformed_if_match_is_400_with_a_readable_message(
         self, client: AsyncClient, factory: ResourceFactory, if_match: str
     ) -> None:
         created = await factory.create(client)
         url = f"{factory.path}/{created['id']}"
-        assert_problem(await client.patch(url, json={}, headers={"if-match": if_match}), 422)
+        response = await client.patch(url, json={}, headers={"if-match": if_match})
+        assert "If-Match" in assert_problem(response, 400)["detail"]
+        assert (await client.get(url)).json() == created
 
     async def test_unknown_fields_are_refused(
         self, client: AsyncClient, factory: ResourceFactory

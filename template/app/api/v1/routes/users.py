@@ -107,7 +107,7 @@ async def update_user(
     "/{user_id:int}",
     status_code=status.HTTP_204_NO_CONTENT,
     response_class=Response,
-    responses=problem_responses(*ADMIN_ONLY, 404, 409, 412, 422, 428),
+    responses=problem_responses(*ADMIN_ONLY, 400, 404, 409, 412, 422, 428),
 )
 async def delete_user(
     user_id: UserId, expected_version: ExpectedVersionDep, service: Admin
