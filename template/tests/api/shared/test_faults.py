@@ -14,7 +14,6 @@ from contextlib import asynccontextmanager
 from typing import Annotated, Any, Self
 
 import pytest
-import uvicorn
 from fastapi import FastAPI
 from httpx import AsyncClient
 from pydantic import SecretStr
@@ -26,11 +25,10 @@ from app.core.config import Settings
 from app.db.direct import fetch_rows
 from app.main import create_app
 from tests.assertions import assert_problem
-from tests.clients import running
+from tests.clients import running, served
 from tests.database import DatabaseServer
 from tests.factories import all_factories
 from tests.pgbouncer import PgBouncer, find_pgbouncer
-from tools.local_postgres import free_port
 
 POOL = 3
 TIMEOUT_MS = 200
@@ -204,26 +202,14 @@ async def test_a_cancelled_request_harms_no_later_request(
 async def test_a_client_that_disconnects_mid_query_harms_no_later_request(
     live_settings: Settings,
 ) -> None:
-    app = faulty_app(live_settings)
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="error"))
-    serving = asyncio.create_task(server.serve())
-    try:
-        for _ in range(1000):
-            if server.started:
-                break
-            await asyncio.sleep(0.01)
-        async with AsyncClient(base_url=f"http://127.0.0.1:{port}") as client:
-            created = await FACTORY.create(client)
-            for _ in range(POOL):
-                # The client gives up (its socket closed) while the statement runs.
-                with pytest.raises(TimeoutError):
-                    async with asyncio.timeout(0.05):
-                        await client.get("/faults/sleep", params={"seconds": 0.1})
-            await ordinary_traffic(client, f"{FACTORY.path}/{created['id']}")
-    finally:
-        server.should_exit = True
-        await serving
+    async with served(faulty_app(live_settings)) as client:
+        created = await FACTORY.create(client)
+        for _ in range(POOL):
+            # The client gives up (its socket closed) while the statement runs.
+            with pytest.raises(TimeoutError):
+                async with asyncio.timeout(0.05):
+                    await client.get("/faults/sleep", params={"seconds": 0.1})
+        await ordinary_traffic(client, f"{FACTORY.path}/{created['id']}")
 
 
 async def test_terminated_connections_are_replaced_before_any_request_fails(
