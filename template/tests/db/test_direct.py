@@ -25,7 +25,14 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from app.core.config import Settings
-from app.db.direct import OUTSIDE_TRANSACTIONS, Statement, compile_shape, driver_of, fetch_rows
+from app.db.direct import (
+    OUTSIDE_TRANSACTIONS,
+    Statement,
+    compile_shape,
+    driver_of,
+    fetch_rows,
+    settle,
+)
 from app.db.errors import driver_error, sqlstate
 from app.db.session import create_engine
 
@@ -175,3 +182,22 @@ async def closed_by_the_server(connection: asyncpg.Connection) -> None:
     if not connection.is_closed():
         async with asyncio.timeout(10):
             await closed.wait()
+
+
+async def test_an_error_the_driver_does_not_translate_discards_the_connection(
+    engine: AsyncEngine,
+) -> None:
+    """asyncpg 0.30 raises InternalClientError ("another operation is in progress") for a
+    statement that races the server's goodbye; SQLAlchemy does not translate it. It is a lost
+    connection (503), not a bug (500), and the pool replaces the connection."""
+    pid_of = select(func.pg_backend_pid(type_=Integer).label("pid"))
+    error = asyncpg.exceptions.InternalClientError("another operation is in progress")
+    async with AsyncSession(engine) as session:
+        pid = (await fetch_rows(session, ("test", "pid"), lambda: pid_of, {}))[0]["pid"]
+        translated = await settle(session, await driver(session), error, "SELECT 1", [])
+    assert isinstance(translated, DBAPIError)
+    assert translated.connection_invalidated
+    assert driver_error(translated) is error
+    async with AsyncSession(engine) as session:
+        rows = await fetch_rows(session, ("test", "pid"), lambda: pid_of, {})
+    assert rows[0]["pid"] != pid
