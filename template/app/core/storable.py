@@ -43,13 +43,15 @@ def text_refusal(value: Any) -> str | None:
 
 
 def datetime_refusal(value: Any) -> str | None:
-    """A time whose UTC equivalent Python cannot hold (asyncpg converts to UTC) is refused."""
+    """A time whose UTC equivalent Python cannot hold is refused: asyncpg converts every time
+    to UTC (one without an offset as local time), failing on the first and last days of
+    Python's years."""
     if not isinstance(value, datetime):
         return "expected a date-time"
-    if value.tzinfo is not None:
+    if value not in (datetime.min, datetime.max):  # sent as -infinity and infinity
         try:
             value.astimezone(UTC)
-        except OverflowError:
+        except (OverflowError, ValueError):
             return f"{value.isoformat()} falls outside the years a date-time column holds"
     return None
 
@@ -72,5 +74,7 @@ def any_refusal(value: Any) -> str | None:
     if isinstance(value, int) and not isinstance(value, bool):
         return integer_refusal(64)(value)
     if isinstance(value, datetime):
+        if value.tzinfo is None:  # every time the API gives out carries its offset
+            return "expected a date-time with its UTC offset"
         return datetime_refusal(value)
     return None

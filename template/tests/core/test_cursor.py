@@ -47,6 +47,8 @@ def test_a_cursor_that_does_not_fit_is_refused(cursor: str, message: str) -> Non
         ("title", str, ["a\x00", 1]),
         ("created_at", datetime, ["0001-01-01T00:00:00+14:00", 1]),
         ("created_at", datetime, ["9999-12-31T23:00:00-05:00", 1]),
+        ("created_at", datetime, ["0001-01-01T12:00:00", 1]),  # no offset: local time
+        ("-updated_at", datetime, ["2026-01-01T00:00:00", 1]),  # the API always gives one
     ],
 )
 def test_a_forged_value_no_column_holds_is_refused(

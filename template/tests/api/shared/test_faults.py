@@ -135,6 +135,7 @@ FORGED_CURSORS = [
     ("-created_at", cursor("-created_at", "2026-01-01T00:00:00Z", 2**70)),
     ("-created_at", cursor("-created_at", "0001-01-01T00:00:00+14:00", 1)),
     ("created_at", cursor("created_at", "9999-12-31T23:00:00-05:00", 1)),
+    ("created_at", cursor("created_at", "0001-01-01T12:00:00", 1)),
 ]
 
 
