@@ -11,6 +11,9 @@ column a later migration adds comes last). Tables no model describes (app/db/unm
 Alembic's own are left out.
 """
 
+import re
+from collections.abc import Iterator
+
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -90,6 +93,39 @@ async def schema_lines(connection: AsyncConnection) -> set[str]:
             if table != "alembic_version" and is_managed(table):
                 lines.add(f"{kind} {table}: {line}")
     return lines
+
+
+# Column types of tables created before template 0.3.0, which alembic/env.py's compare_type accepts
+# too (CHANGELOG, 0.3.0): a str(n) field was varchar(n), now text with a length CHECK; `version`
+# was integer, now bigint.
+LEGACY_VARCHAR = re.compile(
+    r"^column (?P<table>\S+): (?P<column>\S+) character varying\((?P<n>\d+)\) "
+)
+LEGACY_VERSION = re.compile(r"^column (?P<table>\S+): version integer ")
+
+
+def newer_readings(line: str) -> Iterator[tuple[str, set[str]]]:
+    """What `line`, of a table created before 0.3.0, reads as in a table created since: the
+    column's line and the lines that come with it."""
+    if found := LEGACY_VARCHAR.match(line):
+        table, column, length = found["table"], found["column"], found["n"]
+        newer = line.replace(" character varying(" + length + ") ", " text ", 1)
+        name = f"ck_{table}_{column.strip('"')}_len"
+        check = f"constraint {table}: {name} CHECK ((char_length({column}) <= {length}))"
+        yield newer, {f"{check} comment NULL"}
+    if LEGACY_VERSION.match(line):
+        yield line.replace(" version integer ", " version bigint ", 1), set()
+
+
+def with_legacy_types_accepted(migrated: set[str], modelled: set[str]) -> set[str]:
+    """`migrated`, with each line of a pre-0.3.0 type read as the models describe it, where
+    they do (and only there: a model may still ask for varchar)."""
+    accepted = set(migrated)
+    for line in migrated - modelled:
+        for newer, coming in newer_readings(line):
+            if newer in modelled and coming <= modelled:
+                accepted = (accepted - {line}) | {newer} | coming
+    return accepted
 
 
 def schema_diff(migrated: set[str], modelled: set[str]) -> str:
