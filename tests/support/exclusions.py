@@ -24,22 +24,22 @@ from tests.support.questions import Questions, read_questions
 # The answers a project made from 0.1.0 or 0.2.0 records: what the new `_exclude` sees when
 # `copier update` re-renders such a project's version (every newer variable undefined).
 OLD_ANSWERS: dict[str, Any] = {"use_docker": False, "github_actions": False}
-ALL_OFF: dict[str, Any] = OLD_ANSWERS | {
-    "auth": "none",
-    "auth_api_keys": False,
-    "jobs": "none",
-    "observability": [],
-    "kubernetes": False,
-}
-ALL_ON: dict[str, Any] = {
-    "use_docker": True,
-    "github_actions": True,
-    "auth": "jwt",
-    "auth_api_keys": True,
-    "jobs": "procrastinate",
-    "observability": ["otel", "prometheus"],
-    "kubernetes": True,
-}
+
+
+def every_option(on: bool) -> dict[str, Any]:
+    """Every option of copier.yml off (False, the first choice: `none`, no multiselect choice)
+    or on (True, the last choice, every multiselect choice)."""
+    answers: dict[str, Any] = {}
+    for option in read_questions(COPIER_YML).options:
+        if option.type == "bool":
+            answers[option.name] = on
+        else:
+            value = option.values[-1] if on else option.values[0]
+            answers[option.name] = list(value) if isinstance(value, tuple) else value
+    return answers
+
+
+ALL_OFF, ALL_ON = every_option(on=False), every_option(on=True)
 # Every way a render sees the exclusions: a service made or updated with every option off or on,
 # an update re-rendering an old version, a resource added or updated.
 CONTEXTS: dict[str, dict[str, Any]] = {
