@@ -1,10 +1,13 @@
 """The commonest REST nouns, with fields under everyday names, give a project that passes
-`ruff check` and `ruff format --check`; a sample also passes `mypy` and its whole suite against
-PostgreSQL.
+`ruff check`, `ruff format --check` and `mypy --strict`, and whose `app.main` imports and builds
+its app, with auth and without; a sample also passes its whole suite against PostgreSQL. No
+exclusion of copier.yml takes a resource's file, and a name the service's own files take is
+refused, whatever the name.
 
-The renders run in process (tests/support/resources.py), each a resource added beside one
-service rendered once; one ruff call checks them all. A failure prints the answers that
-reproduce it. tests/test_drawn_names.py draws names and fields from the grammar instead.
+The renders run in process (tests/support/resources.py): per auth setting, one service with every
+noun added to it, checked by one ruff, one mypy (sharing the environment's cache) and one import.
+A failure prints the answers that reproduce it. tests/test_drawn_names.py draws names and fields
+from the grammar instead.
 """
 
 import datetime
@@ -16,6 +19,11 @@ from pathlib import Path
 import pytest
 
 from tests.support.environments import Environments
+from tests.support.exclusions import (
+    excluded_resource_files,
+    names_in_resource_folders,
+    unrefused_collisions,
+)
 from tests.support.paths import TEMPLATE_ROOT
 from tests.support.postgres import PostgresServer
 from tests.support.project import Project
@@ -25,9 +33,13 @@ from tests.support.resources import (
     add_resource,
     add_to_copy,
     compiled_once,
+    render_service,
     reproduce,
     ruff_failures,
 )
+
+# app.main builds its app without connecting: the URL only has to be one.
+UNUSED_DATABASE = "postgresql+asyncpg://names:unused@127.0.0.1:9/names"
 
 # The commonest REST resource nouns (the template's own example, task, is the service's).
 COMMON_NOUNS = [
@@ -41,40 +53,83 @@ COMMON_NOUNS = [
     "version", "webhook",
 ]  # fmt: skip
 # Every field kind, under everyday names that Python, SQL, pydantic or SQLAlchemy also use (json,
-# from, validate and metadata are attributes json_, from_, validate_ and metadata_ in Python).
+# from, validate and metadata are attributes json_, from_, validate_ and metadata_ in Python);
+# `user` references the service's own resource.
 EVERYDAY_FIELDS = (
     "name:str(100) status:str(20)=open type:text? date:date? json:json? select:bool=false "
-    "order:int>=0 user:ref(task) amount:decimal(10,2)>=0 ratio:float? big:bigint? "
+    "order:int>=0 user:ref({referenced}) amount:decimal(10,2)>=0 ratio:float? big:bigint? "
     "at:datetime=now key:uuid=random from:date? validate:int>=0 metadata:json? copy:str(30)?"
 )
 
 
-def render_all(
-    template: Path, service: Path, work: Path, many: list[Answers]
-) -> dict[Path, Answers]:
-    renders = {}
-    with compiled_once():
-        for answers in many:
-            path = add_to_copy(template, service, work / answers["resource"], answers)
-            renders[path] = answers
-    return renders
+def noun_answers(noun: str, referenced: str = "task") -> Answers:
+    return {"resource": noun, "resource_fields": EVERYDAY_FIELDS.format(referenced=referenced)}
 
 
-def noun_answers(noun: str) -> Answers:
-    return {"resource": noun, "resource_fields": EVERYDAY_FIELDS}
+# The service's own resource per auth setting: without auth, `user` (the second commonest noun),
+# which auth's modules once took the files of; with auth, the default (auth has its own users).
+SERVICES = {
+    "none": {"resource": "user", "resource_plural": "users"},
+    "jwt": {"auth": "jwt", "auth_api_keys": "true", "auth_registration": "true"},
+}
 
 
 # ---- The tests. ----
 
 
-def test_common_rest_nouns_and_everyday_field_names_render_clean_code(
-    template_files: Path, default_service: Path, tmp_path: Path
+@pytest.mark.slow
+@pytest.mark.parametrize("auth", SERVICES)
+def test_every_common_noun_passes_ruff_mypy_and_builds_the_app(
+    template_files: Path, tmp_path: Path, environments: Environments, auth: str
 ) -> None:
-    renders = render_all(
-        template_files, default_service, tmp_path, [noun_answers(n) for n in COMMON_NOUNS]
+    project = render_service(
+        template_files, tmp_path / "service", {"project_name": "Names", **SERVICES[auth]}
     )
-    failures = ruff_failures(renders)
+    service_resource = SERVICES[auth].get("resource", "task")
+    added, refused = [], {}
+    with compiled_once():
+        for index, noun in enumerate(n for n in COMMON_NOUNS if n != service_resource):
+            answers = noun_answers(noun, referenced=service_resource)
+            if auth == "jwt":  # owned and not, as `tools.add_resource --owned` chooses
+                answers["owned"] = "true" if index % 2 else "false"
+            try:
+                add_resource(template_files, project, answers)
+            except ValueError as error:
+                refused[noun] = str(error)
+            else:
+                added.append(answers)
+    # With auth, only the nouns auth's own modules and tables take are refused, with a reason.
+    assert sorted(refused) == ([] if auth == "none" else ["token", "user"])
+    assert all("With auth=jwt the service has" in message for message in refused.values())
+    failures = ruff_failures({project: added[0]})
     assert not failures, "\n".join(failures)
+    synced = environments.sync(Project(project), python_for("3.13"))
+    mypy = subprocess.run(
+        ["uv", "run", "--no-sync", "mypy"],
+        cwd=project,
+        env=synced.environ,
+        capture_output=True,
+        text=True,
+    )
+    assert mypy.returncode == 0, "\n".join(map(reproduce, added)) + "\n" + mypy.stdout
+    # Every resource's routes, services, repositories, schemas and models, imported by app.main.
+    build = "from app.main import create_app; create_app()"
+    synced.uv_run("python", "-c", build, env={"DATABASE_URL": UNUSED_DATABASE})
+
+
+def test_no_exclusion_takes_a_file_a_resource_has() -> None:
+    """copier.yml's `_exclude` is keyed on paths no resource can have: a resource named like one
+    of auth's modules (`user` without auth) keeps every file, in every context Copier renders
+    the exclusions in (a new project, an update re-rendering an old version, a resource added)."""
+    names = names_in_resource_folders() | set(COMMON_NOUNS) | set(IMPORTED_NAMES)
+    assert list(excluded_resource_files(names)) == []
+
+
+def test_a_name_the_services_own_files_take_is_refused() -> None:
+    """Where the service has a file at one of a resource's paths (auth's app/models/user.py when
+    auth is on, app/schemas/base.py always), the questions refuse the name."""
+    names = names_in_resource_folders() | set(COMMON_NOUNS) | set(IMPORTED_NAMES)
+    assert list(unrefused_collisions(names)) == []
 
 
 # Resources whose class takes the name of something their own modules import (sqlalchemy's Text

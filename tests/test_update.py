@@ -73,6 +73,9 @@ NEW_ENDPOINT_CONTRACT = {
     },
 }
 OWN_PARAGRAPH = "Owned by the payments team; page them before changing the schema."
+# A section users append to their README, the commonest edit: the README's last line never changes
+# and nothing is added after it (docs/updating.md, "Your README"), so it merges cleanly.
+OUR_NOTES = "\n## Our notes\n\nDeploys go out on Tuesdays; ask #payments first.\n"
 
 
 ADDED_RESOURCE = ("note", "body:text pinned:bool=false")
@@ -119,9 +122,15 @@ def test_update_from_a_release_converges_to_a_fresh_render(
 ) -> None:
     """Updating a project made from `release` gives what rendering this version with the same
     answers gives, but for the files the project owns once made (`_skip_if_exists`: .env and
-    migrations), which the update leaves as they were."""
+    migrations), which the update leaves as they were, and the notes appended to its README,
+    which stay below the template's text."""
     data = combination_set().named(preset).copier_data()
     project = start(template, tmp_path / "project", data, release.version)
+    readme = project.path / "README.md"
+    # 0.1.0 without GitHub Actions ended its README on a line 0.2.0 changed (docs/updating.md).
+    notes = "" if (release.version, data.get("github_actions")) == ("0.1.0", False) else OUR_NOTES
+    readme.write_text(readme.read_text() + notes)
+    commit(project.path, "Our notes")
     before = project.text_files()
 
     update(project, target_ref())
@@ -129,6 +138,8 @@ def test_update_from_a_release_converges_to_a_fresh_render(
     assert conflicts(project) == []
     answers = {key: value for key, value in recorded_answers(project).items() if key[0] != "_"}
     run_copy(str(template), tmp_path / "fresh", data=answers, vcs_ref=target_ref(), quiet=True)
+    assert readme.read_text().endswith(notes)
+    readme.write_text(readme.read_text().removesuffix(notes))  # compared with the fresh render
     updated, fresh = comparable(project), comparable(Project(tmp_path / "fresh"))
     owned = owned_paths(project.path, OWNED) | owned_paths(tmp_path / "fresh", OWNED)
     assert {path: updated.get(path) for path in owned} == {path: before.get(path) for path in owned}
@@ -149,7 +160,7 @@ def make_typical_user_edits(project: Project) -> None:
         env.write("REQUIRE_IF_MATCH=true\n")
     readme = (path / "README.md").read_text().splitlines(keepends=True)
     readme.insert(1, f"\n{OWN_PARAGRAPH}\n")
-    (path / "README.md").write_text("".join(readme))
+    (path / "README.md").write_text("".join(readme) + OUR_NOTES)
     (path / "compose.yaml").unlink()
     commit(path, "Our own changes")
     if (path / "tools/add_resource.py").is_file():
@@ -182,6 +193,7 @@ def test_update_from_an_earlier_release_keeps_user_work(
     assert recorded_commit(project).startswith(target_ref() if upcoming_version() else "")
     assert (project.path / "app/api/v1/routes/stats.py").read_text() == NEW_ENDPOINT
     assert OWN_PARAGRAPH in (project.path / "README.md").read_text()
+    assert (project.path / "README.md").read_text().endswith(OUR_NOTES)
     assert (project.path / ".env").read_text() == env_before
     assert not (project.path / "compose.yaml").exists()
     assert {path: project.text_files().get(path) for path in kept} == kept
