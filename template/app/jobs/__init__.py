@@ -3,5 +3,7 @@
 - `app`: the procrastinate app; `connector`: how a job is queued in the caller's transaction.
 - `queue`: what the web process may queue, one typed method per job.
 - `tasks`: the jobs themselves; they call services, never HTTP code.
-- `worker`: the worker process (`python -m app.jobs.worker`).
+- `worker`: the worker process (`python -m app.jobs.worker`); `shutdown`: what its signals do,
+  and the retry of the jobs a stop interrupts; `housekeeping`: the sweep for dead workers' jobs
+  and the housekeeping queue; `tracing` (with otel): traces that follow a job.
 """

@@ -10,6 +10,7 @@ import os
 from sqlalchemy import text
 
 from app.core.config import get_settings
+from app.core.logging import configure_logging
 from app.core.mail import Email
 from app.db.session import Database
 from app.jobs import worker
@@ -32,6 +33,7 @@ class TableMailSender:
 
 async def main() -> None:
     settings = get_settings()
+    configure_logging(settings)
     database = Database.connect(settings)
     try:
         mail = TableMailSender(database, float(os.environ.get("PROBE_DELAY", "0")))

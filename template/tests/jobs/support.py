@@ -8,12 +8,17 @@ from typing import Any, Self
 
 import asyncpg
 from sqlalchemy import make_url
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.config import Settings
 from app.core.mail import Email
+from app.db.session import Database
 from app.jobs import worker
+from app.jobs.app import jobs
+from app.jobs.queue import JobName
 
 HOUSEKEEPING = ("retry_stalled_jobs", "remove_finished_jobs")
+EMAIL = Email(to="someone@example.com", subject="Hello", body="A test.")
 DUE = """SELECT 1 FROM procrastinate_jobs
           WHERE status = 'todo' AND coalesce(scheduled_at, now()) <= now()"""
 
@@ -94,3 +99,23 @@ async def drain(settings: Settings, mail: RecordingMailSender) -> None:
         if not await fetch(settings, DUE):
             return
     raise AssertionError("jobs are due but no worker starts them")
+
+
+async def queue_emails(
+    settings: Settings, count: int, lock: str | None = None, queue: str | None = None
+) -> list[int]:
+    """Queue `count` emails (committed), all with `lock` and on `queue` if given."""
+    database = Database.connect(settings)
+    try:
+        async with database.session() as session:
+            ids = [await queue_email(session, i, lock, queue) for i in range(count)]
+            await session.commit()
+        return ids
+    finally:
+        await database.dispose()
+
+
+async def queue_email(session: AsyncSession, i: int, lock: str | None, queue: str | None) -> int:
+    email = EMAIL.model_copy(update={"subject": f"Hello {i}"})
+    deferrer = jobs.configure_task(JobName.SEND_EMAIL, connection=session, lock=lock, queue=queue)
+    return await deferrer.defer_async(email=email.model_dump())

@@ -1,23 +1,26 @@
 """Workers in separate processes share a queue: each job runs once, and a dead worker's jobs
-are taken up by the others (after JOBS_STALLED_AFTER_SECONDS, made short here)."""
+are queued again by the others within JOBS_STALLED_AFTER_SECONDS + JOBS_STALLED_CHECK_SECONDS
+(made short here), whatever the backlog."""
 
 import asyncio
+import contextlib
 import signal
-import sys
 from collections import Counter
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 
+import pytest
 from procrastinate.types import JSONDict
 
 from app.core.config import Settings
 from app.core.mail import Email
 from app.db.session import Database
+from app.jobs import worker
 from app.jobs.app import jobs
 from app.jobs.queue import JobName
-from tests.database import PROJECT_DIR
 from tests.jobs.probe_worker import CREATE_TABLE
-from tests.jobs.support import fetch, job_rows
+from tests.jobs.processes import WorkerProcess, worker_process
+from tests.jobs.support import RecordingMailSender, fetch, job_rows
 
 JOBS = 1000
 CONCURRENCY = 4
@@ -27,20 +30,25 @@ WORKER_ENV = {
     "JOBS_CONCURRENCY": str(CONCURRENCY),
     "JOBS_HEARTBEAT_SECONDS": "0.5",
     "JOBS_STALLED_AFTER_SECONDS": "2",
-    "JOBS_RETRY_STALLED_CRON": "* * * * * *",  # every second
+    "JOBS_STALLED_CHECK_SECONDS": "0.5",
+    "JOBS_SHUTDOWN_TIMEOUT_SECONDS": "0",  # a stopped worker interrupts its jobs at once
 }
 TIMEOUT_SECONDS = 180
+# docs/jobs.md: JOBS_STALLED_AFTER_SECONDS + JOBS_STALLED_CHECK_SECONDS, plus time for a loaded
+# machine (the old schedule, a job behind the backlog, never ran here at all).
+RECOVERY_BOUND_SECONDS = 2 + 0.5
+SLACK_SECONDS = 5
 SUBJECTS = {f"Probe {i}" for i in range(JOBS)}
 
 
-async def queue_probe_emails(settings: Settings) -> None:
+async def queue_probe_emails(settings: Settings, queue: str | None = None) -> None:
     await fetch(settings, CREATE_TABLE)
     emails = [Email(to="probe@example.com", subject=subject, body="") for subject in SUBJECTS]
     arguments: list[JSONDict] = [{"email": email.model_dump()} for email in emails]
     database = Database.connect(settings)
     try:
         async with database.session() as session:
-            deferrer = jobs.configure_task(JobName.SEND_EMAIL, connection=session)
+            deferrer = jobs.configure_task(JobName.SEND_EMAIL, connection=session, queue=queue)
             await deferrer.batch_defer_async(*arguments)
             await session.commit()
     finally:
@@ -50,30 +58,19 @@ async def queue_probe_emails(settings: Settings) -> None:
 @asynccontextmanager
 async def workers(
     settings: Settings, count: int, delay: float
-) -> AsyncIterator[list[asyncio.subprocess.Process]]:
-    """`count` probe workers, stopped (SIGTERM, then SIGKILL) at the end."""
-    env = WORKER_ENV | {
-        "DATABASE_URL": settings.database_url.get_secret_value(),
-        "PROBE_DELAY": str(delay),
-    }
-    processes = [
-        await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "tests.jobs.probe_worker", cwd=PROJECT_DIR, env=env
-        )
-        for _ in range(count)
-    ]
-    try:
+) -> AsyncIterator[list[WorkerProcess]]:
+    """`count` probe workers, stopped by SIGTERM at the end (or killed)."""
+    env = WORKER_ENV | {"PROBE_DELAY": str(delay)}
+    async with AsyncExitStack() as stack:
+        processes = [
+            await stack.enter_async_context(worker_process(settings, env)) for _ in range(count)
+        ]
         yield processes
-    finally:
         for process in processes:
-            if process.returncode is None:
-                process.terminate()
+            if process.process.returncode is None:
+                process.send_signal(signal.SIGTERM)
         for process in processes:
-            try:
-                await asyncio.wait_for(process.wait(), timeout=30)
-            except TimeoutError:
-                process.kill()
-                await process.wait()
+            await process.exit_code()
 
 
 async def deliveries(settings: Settings) -> list[tuple[str, int]]:
@@ -120,3 +117,56 @@ async def test_a_worker_killed_mid_run_loses_no_job(live_settings: Settings) -> 
     assert 0 < len(retried) <= CONCURRENCY  # the jobs it was running, and only those
     # A job killed after its email went out is sent again (at least once, not exactly once).
     assert {subject for subject, times in delivered.items() if times > 1} <= retried
+
+
+# The emails' jobs only: a housekeeping job may come and go meanwhile.
+RUNNING = """SELECT count(*) FROM procrastinate_jobs
+              WHERE task_name = 'send_email' AND status = 'doing'"""
+QUEUED_AGAIN = """SELECT count(*) FROM procrastinate_jobs
+                   WHERE task_name = 'send_email' AND status = 'todo' AND attempts = 1"""
+EVENTS = """SELECT count(*) FILTER (WHERE type = 'started') AS started,
+                  max(at) FILTER (WHERE type = 'deferred_for_retry') AS queued_again_at
+             FROM procrastinate_events
+            WHERE job_id IN (SELECT id FROM procrastinate_jobs WHERE task_name = 'send_email')"""
+
+
+async def test_a_killed_workers_jobs_are_queued_again_within_the_bound_whatever_the_backlog(
+    live_settings: Settings, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Two workers, both busy with jobs that never end, and 1,000 jobs waiting behind them; one
+    (a process) is killed. The other (in this process), which takes only the "emails" queue,
+    queues its jobs again in time, with no free slot and before any of the backlog runs."""
+    await queue_probe_emails(live_settings, queue="emails")
+    survivor_settings = live_settings.model_copy(
+        update={
+            "jobs_queues": ["emails"],
+            "jobs_concurrency": 2,
+            "jobs_heartbeat_seconds": 0.5,
+            "jobs_stalled_after_seconds": 2,
+            "jobs_stalled_check_seconds": 0.5,
+            "jobs_shutdown_timeout_seconds": 0,
+        }
+    )
+    env = WORKER_ENV | {"JOBS_CONCURRENCY": "2", "PROBE_DELAY": "600"}
+    busy = RecordingMailSender(delay=600)
+    async with worker_process(live_settings, env) as doomed:
+        survivor = asyncio.create_task(
+            worker.run(survivor_settings, mail=busy, handle_signals=False)
+        )
+        try:
+            await wait_for(live_settings, RUNNING, 4)
+            doomed.send_signal(signal.SIGKILL)
+            [[killed_at]] = await fetch(live_settings, "SELECT clock_timestamp()")
+            await wait_for(live_settings, QUEUED_AGAIN, 2)
+            [[running]] = await fetch(live_settings, RUNNING)
+            [events] = await fetch(live_settings, EVENTS)
+        finally:
+            survivor.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await survivor
+
+    assert running == 2  # the survivor's, still busy
+    assert events["started"] == 4  # no job of the backlog ran before the recovery
+    recovery = (events["queued_again_at"] - killed_at).total_seconds()
+    assert recovery <= RECOVERY_BOUND_SECONDS + SLACK_SECONDS
+    assert "queued again: its worker stopped" in caplog.text

@@ -1,4 +1,4 @@
-"""The JOBS_* settings refuse combinations that would make workers misbehave."""
+"""The JOBS_* settings: combinations that would make workers misbehave are refused."""
 
 import pytest
 from pydantic import SecretStr, ValidationError
@@ -6,6 +6,7 @@ from sqlalchemy import make_url
 
 from app.core.config import Settings
 from app.jobs.app import libpq_url
+from app.jobs.housekeeping import HOUSEKEEPING_QUEUE, worker_queues
 
 URL = "postgresql+asyncpg://app:secret@db.internal:5432/app?ssl=require"
 
@@ -20,11 +21,10 @@ def test_a_worker_silent_for_less_than_a_heartbeat_would_be_taken_for_dead() -> 
         )
 
 
-def test_the_stalled_job_schedule_must_be_a_cron_expression() -> None:
-    with pytest.raises(ValidationError, match="is not a cron expression"):
-        Settings(
-            _env_file=None, database_url=SecretStr(URL), jobs_retry_stalled_cron="every minute"
-        )
+def test_a_worker_of_named_queues_also_takes_the_housekeeping_queue() -> None:
+    settings = Settings(_env_file=None, database_url=SecretStr(URL), jobs_queues=["emails"])
+    assert worker_queues(settings) == ["emails", HOUSEKEEPING_QUEUE]
+    assert worker_queues(settings.model_copy(update={"jobs_queues": []})) is None  # all
 
 
 def test_workers_connect_with_libpq_options() -> None:

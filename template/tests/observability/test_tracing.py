@@ -223,7 +223,7 @@ def test_the_service_is_named_unless_the_environment_names_it(
     assert telemetry.service_resource().attributes["service.name"] == "orders-eu"
 
 
-def test_a_job_span_is_linked_to_the_request_that_deferred_it(
+def test_a_job_span_is_a_child_of_the_request_that_deferred_it(
     traced: telemetry.Telemetry, exporter: InMemorySpanExporter
 ) -> None:
     tracer = traced.tracer_provider.get_tracer("tests")
@@ -236,12 +236,22 @@ def test_a_job_span_is_linked_to_the_request_that_deferred_it(
 
     [*_, finished] = exporter.get_finished_spans()
     assert finished.kind == trace.SpanKind.CONSUMER
-    assert finished.parent is None
-    [link] = finished.links
     origin = request_span.get_span_context()
-    assert (link.context.trace_id, link.context.span_id) == (origin.trace_id, origin.span_id)
-    assert finished.context is not None
-    assert finished.context.trace_id != origin.trace_id  # a trace of its own
+    assert finished.parent is not None
+    assert (finished.parent.trace_id, finished.parent.span_id) == (origin.trace_id, origin.span_id)
+
+
+def test_a_job_queued_outside_a_trace_starts_one(
+    traced: telemetry.Telemetry, exporter: InMemorySpanExporter
+) -> None:
+    tracer = traced.tracer_provider.get_tracer("tests")
+    with (
+        tracer.start_as_current_span("the worker's own span"),
+        telemetry.job_span("remove_finished_jobs", {}, traced.tracer_provider),
+    ):
+        pass
+    [job, _] = exporter.get_finished_spans()
+    assert job.parent is None  # not a child of whatever span the worker was in
 
 
 def test_outside_a_request_there_is_no_context_to_carry() -> None:
