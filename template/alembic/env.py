@@ -97,7 +97,7 @@ def local_server() -> AbstractContextManager[object]:
     unless it runs already (tools.dev). tools/ is not in the image: imported in that case only."""
     if "database_url" in config.attributes or not get_settings().uses_local_database:
         return nullcontext()
-    from tools.local_postgres import serving
+    from tools.local_database import serving
 
     return serving(get_settings())
 

@@ -22,7 +22,7 @@ from app.schemas.user import UserCreate, UserRead
 from app.security.credentials import Credentials
 from app.security.principal import SCOPES
 from app.services.user import UserService
-from tools.local_postgres import serving
+from tools.local_database import serving
 
 
 async def create_user(settings: Settings, data: UserCreate) -> UserRead:

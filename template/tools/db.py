@@ -24,12 +24,8 @@ from app.main import create_app
 from tests.clients import running
 from tests.factories import all_factories
 from tools.dev import DATABASE
-from tools.local_postgres import (
-    LocalPostgres,
-    PostgresUnavailableError,
-    configured_database_url,
-    project_database,
-)
+from tools.local_database import configured_database_url, project_database
+from tools.local_postgres import LocalPostgres, PostgresUnavailableError
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 SEED_ROWS = 10
