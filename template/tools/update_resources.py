@@ -19,9 +19,9 @@ from pathlib import Path
 import yaml
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
-# Copier re-renders a resource's old version away from the project, where the service's answers
-# it reads are missing; it warns about that, harmlessly.
-QUIET_WARNINGS = "ignore::copier.errors.MissingFileWarning"
+# Copier re-renders a resource's old version away from the project, where the service's files
+# it reads are missing, and warns about each (MissingFileWarning), harmlessly.
+QUIET_WARNINGS = "ignore:File not found; returning empty dict"
 GIT = shutil.which("git") or "git"
 # The passing commits are undone before the command ends: any identity does.
 PASSING_COMMIT = ["-c", "user.name=tools.update_resources", "-c", "user.email=tools@localhost"]

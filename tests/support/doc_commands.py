@@ -16,7 +16,9 @@ import yaml
 
 from tests.support.paths import TEMPLATE_ROOT
 
-FENCE = re.compile(r"^(?P<indent> *)```(?P<info>[^\n`]*)\n(?P<body>.*?)^(?P=indent)```", re.S | re.M)
+FENCE = re.compile(
+    r"^(?P<indent> *)```(?P<info>[^\n`]*)\n(?P<body>.*?)^(?P=indent)```", re.DOTALL | re.MULTILINE
+)
 PROMPT = re.compile(r"^\s*\$ (?P<command>.*)$")
 COMMENT = re.compile(r"\s+# .*$")
 
@@ -88,6 +90,4 @@ def commands_in(page: str, markdown: str) -> list[DocCommand]:
 def documented_commands(readme: Path) -> list[DocCommand]:
     """Every command of docs/*.md, then of `readme` (a rendered README.md), in reading order."""
     pages = [(path.name, path) for path in doc_pages()] + [("README.md", readme)]
-    return [
-        command for name, path in pages for command in commands_in(name, path.read_text())
-    ]
+    return [command for name, path in pages for command in commands_in(name, path.read_text())]
