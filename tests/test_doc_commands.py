@@ -67,9 +67,11 @@ class Serve:
 
 @dataclass(frozen=True)
 class Same:
-    """The same command as on `page`, which ran there."""
+    """The same command as on `page` (there as `command`, when written otherwise), which ran
+    there."""
 
     page: str
+    command: str | None = None
 
 
 @dataclass(frozen=True)
@@ -84,6 +86,7 @@ RENDERS = "renders a service from a template checkout: the test renders its own 
 TOGGLES = "turns an option on or off in an existing service: tests/test_option_toggles.py does"
 API_CALL = "calls the served API with a signed-in user's token: tests/test_dev_server.py calls it"
 DEV = "uv run python -m tools.dev"
+SERVE = f"cd ~/my-service && {DEV}"
 CONFLICTS_GREP = "git grep -n -e '^<<<<<<< ' -e '^>>>>>>> '"
 NO_MARKERS = "git grep exits 1 when it finds nothing: no conflict markers is the answer expected"
 CHECKS = "uv run ruff check . && uv run ruff format --check . && uv run mypy"
@@ -109,7 +112,7 @@ STEPS: dict[tuple[str, str], Step] = {
     ("index.md", COPY_HEAD): Skip(RENDERS),
     ("index.md", "uv run pytest"): Skip(TEMPLATE_REPO + ": the template's own suite"),
     # getting-started.md: render, lock and commit, run, the local database, test.
-    ("getting-started.md", f"cd ~/my-service && {DEV}"): Serve(),
+    ("getting-started.md", SERVE): Serve(),
     ("getting-started.md", COPY_HEAD): Skip(RENDERS),
     ("getting-started.md", 'uvx copier copy --vcs-ref=HEAD "$PWD" ~/my-service'): Skip(RENDERS),
     (
@@ -126,7 +129,7 @@ STEPS: dict[tuple[str, str], Step] = {
         as_run='uv lock && git init && git add -A && git commit -m "Start from the template"',
         why="in the render already",
     ),
-    ("getting-started.md", DEV): Same("getting-started.md"),
+    ("getting-started.md", DEV): Same("getting-started.md", SERVE),
     # tools.dev has stopped: these start the project's PostgreSQL for their own run.
     ("getting-started.md", "uv run alembic upgrade head"): Run(),
     ("getting-started.md", "uv run python -m tools.db seed"): Run(expect="/api/v1/tasks: 10"),
@@ -164,7 +167,7 @@ STEPS: dict[tuple[str, str], Step] = {
         'uvx copier copy --vcs-ref=HEAD --defaults -d auth=jwt -d auth_registration=true "$PWD" '
         "~/my-service",
     ): Skip(RENDERS),
-    ("auth.md", f"cd ~/my-service && {DEV}"): Same("getting-started.md"),
+    ("auth.md", SERVE): Same("getting-started.md"),
     ("auth.md", "uv run python -m tools.create_user admin@example.com --scope admin"): Run(
         stdin=PASSWORD, expect="with scopes: admin"
     ),
@@ -242,7 +245,7 @@ STEPS: dict[tuple[str, str], Step] = {
     ("writing-docs.md", "uv run mkdocs build --strict"): Skip(TEMPLATE_REPO),
     ("writing-docs.md", "uv run python -m tools.questions_reference"): Skip(TEMPLATE_REPO),
     # The rendered README, read last.
-    ("README.md", DEV): Same("getting-started.md"),
+    ("README.md", DEV): Same("getting-started.md", SERVE),
     ("README.md", "uv run pytest"): Same("getting-started.md"),
     ("README.md", "uv run python -m tools.db seed"): Run(expect="has records already"),
     ("README.md", "uv run python -m tools.db psql"): Run(why="no terminal: psql reads nothing"),
@@ -362,13 +365,16 @@ def test_the_documented_commands_work_as_written(
     classified(commands)
     ran: set[tuple[str, str]] = set()
     skipped: list[str] = []
+    timings: list[str] = []
     for command in commands:
         key = (command.page, command.command)
         step = STEPS[key]
+        started = time.monotonic()
         if isinstance(step, Skip):
             skipped.append(f"{command.page}: {command.command}  ({step.reason})")
         elif isinstance(step, Same):
-            assert (step.page, command.command) in ran, f"{key}: not run on {step.page}"
+            same = (step.page, step.command or command.command)
+            assert same in ran, f"{key}: {same} has not run"
         elif isinstance(step, Serve):
             output = serve(service, tmp_path / "dev.log")
             data_dir += [Path(found) for found in re.findall(r"data in (\S+)", output)]
@@ -377,5 +383,7 @@ def test_the_documented_commands_work_as_written(
             run(service, command.command, step)
         if not isinstance(step, Skip | Same):
             ran.add(key)
-    print("Skipped:", *skipped, sep="\n  ")  # noqa: T201  (the reviewed list, with pytest -s)
+            timings.append(f"{time.monotonic() - started:5.1f} s  {command.page}: {command.command}")
+    # The reviewed list of what did not run, and what the rest cost (pytest -s shows them).
+    print("Skipped:", *skipped, "Ran:", *timings, sep="\n  ")  # noqa: T201
     assert git("status", "--porcelain", "--", "uv.lock", cwd=service.path) == ""
