@@ -383,7 +383,8 @@ def test_the_documented_commands_work_as_written(
             run(service, command.command, step)
         if not isinstance(step, Skip | Same):
             ran.add(key)
-            timings.append(f"{time.monotonic() - started:5.1f} s  {command.page}: {command.command}")
+            seconds = time.monotonic() - started
+            timings.append(f"{seconds:5.1f} s  {command.page}: {command.command}")
     # The reviewed list of what did not run, and what the rest cost (pytest -s shows them).
     print("Skipped:", *skipped, "Ran:", *timings, sep="\n  ")  # noqa: T201
     assert git("status", "--porcelain", "--", "uv.lock", cwd=service.path) == ""

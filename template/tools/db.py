@@ -48,6 +48,10 @@ def psql(server: LocalPostgres | None, url: str, args: list[str]) -> int:
     return subprocess.run([found, libpq_url, *args], check=False).returncode
 
 
+class SeedError(RuntimeError):
+    """The API refused to list or create records; the message says which."""
+
+
 async def seed(settings: Settings, rows: int) -> None:
     """`rows` records of each resource through the API, skipping resources that have some."""
     app = create_app(settings)
@@ -55,12 +59,19 @@ async def seed(settings: Settings, rows: int) -> None:
     async with running(app) as client:
         for factory in all_factories():
             listed = await client.get(factory.path, params={"limit": 1})
-            listed.raise_for_status()
+            if listed.status_code != 200:
+                raise SeedError(
+                    f"GET {factory.path} answered {listed.status_code}: are the migrations "
+                    "applied? (uv run python -m tools.db migrate)"
+                )
             if listed.json()["items"]:
                 print(f"{factory.path}: has records already, left as it is")
                 continue
             for i in range(rows):
-                await factory.create(client, i)
+                try:
+                    await factory.create(client, i)
+                except AssertionError as refused:  # the factory's check of the 201
+                    raise SeedError(f"POST {factory.path} was refused: {refused}") from None
             print(f"{factory.path}: {rows} records")
 
 
@@ -93,7 +104,11 @@ def run(args: argparse.Namespace, server: LocalPostgres | None, url: str) -> int
     if settings.environment == "production":
         print("seed adds test records: not in production.", file=sys.stderr)
         return 2
-    asyncio.run(seed(settings, args.rows))
+    try:
+        asyncio.run(seed(settings, args.rows))
+    except SeedError as error:
+        print(error, file=sys.stderr)
+        return 1
     return 0
 
 
