@@ -20,9 +20,6 @@ from pydantic import SecretStr
 from sqlalchemy.engine import make_url
 
 from app.core.config import Settings
-from app.main import create_app
-from tests.clients import running
-from tests.factories import all_factories
 from tools.dev import DATABASE
 from tools.local_database import configured_database_url, project_database
 from tools.local_postgres import LocalPostgres, PostgresUnavailableError
@@ -54,6 +51,11 @@ class SeedError(RuntimeError):
 
 async def seed(settings: Settings, rows: int) -> None:
     """`rows` records of each resource through the API, skipping resources that have some."""
+    # The app and the tests' helpers are imported here only: the other commands start faster.
+    from app.main import create_app
+    from tests.clients import running
+    from tests.factories import all_factories
+
     app = create_app(settings)
     logging.getLogger("httpx").setLevel(logging.WARNING)  # a line per request otherwise
     async with running(app) as client:
