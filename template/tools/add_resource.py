@@ -8,7 +8,8 @@ get 404, admins see all (docs/auth.md).
 It runs Copier with the template this project was made from, at the same version, in resource
 mode: the model, schemas, repository, service, routes, migration (after the current Alembic
 head) and tests of the new resource, recorded in .copier-answers.resource-<name>.yml so that
-`copier update -a <that file>` updates them later. The field-spec grammar is in the README.
+`uv run python -m tools.update_resources` updates them later. The field-spec grammar is in the
+README.
 """
 
 import argparse

@@ -90,7 +90,10 @@ def main(argv: list[str] | None = None) -> int:
         for path in behind:
             print(f"{path.name}: {recorded_commit(path)} -> {version}", flush=True)
             if not update(path, version):
-                print(f"Copier failed on {path.name}; the updates before it are staged.")
+                print(
+                    f"Copier failed on {path.name}; the updates before it are staged.",
+                    file=sys.stderr,
+                )
                 return 1
     finally:
         git("reset", "--soft", "--quiet", start)
