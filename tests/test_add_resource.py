@@ -2,6 +2,7 @@
 resource mode): the service then passes all its checks, updates stay clean, and bad names or
 field specs are refused before anything is written."""
 
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -40,8 +41,30 @@ def service(template: Path, destination: Path) -> Project:
 
 
 def add_resource(project: Project, name: str, fields: str, *options: str) -> None:
-    project.uv_run("python", "-m", "tools.add_resource", name, "--fields", fields, *options)
+    output = project.uv_run(
+        "python", "-m", "tools.add_resource", name, "--fields", fields, *options
+    )
+    # Copier's report without the registry's false conflict, and the next step said once.
+    assert "conflict" not in output, output
+    assert output.count("uv run alembic upgrade head") == 1, output
     commit(project.path, f"Add {name}")
+
+
+def assert_one_line_refusal(project: Project) -> None:
+    """A bad field spec: Copier's traceback around the message becomes the message; exit 2."""
+    command = ["uv", "run", "--no-sync", "python", "-m", "tools.add_resource", "gadget"]
+    refused = subprocess.run(
+        [*command, "--fields", "title:str"],
+        cwd=project.path,
+        env=project.environ,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert refused.returncode == 2, refused.stderr
+    assert refused.stderr.count("\n") == 1, refused.stderr
+    assert refused.stderr.startswith("Nothing was added: 'title:str' is not a valid field.")
+    assert git("status", "--porcelain", "--untracked-files=all", cwd=project.path) == ""
 
 
 @pytest.mark.slow
@@ -52,6 +75,8 @@ def test_added_resources_pass_every_check_and_update_cleanly(
     project.sync(python_for("3.13"))
     add_resource(project, "customer", CUSTOMER)
     add_resource(project, "order", ORDER, "--owned")  # each order belongs to its creator
+
+    assert_one_line_refusal(project)
 
     registry = yaml.safe_load((project.path / ".copier-resources.yml").read_text())
     assert set(registry["resources"]) == {"task", "customer", "order"}
@@ -146,3 +171,10 @@ def test_the_command_refuses_a_name_whose_module_exists(shop: Project) -> None:
             shop.uv_run("python", "-m", "tools.add_resource", "gadget", "--fields", "x:int")
     finally:
         (shop.path / "app/models/gadget.py").unlink()
+
+
+def test_the_command_help_is_complete(shop: Project) -> None:
+    shop.sync(python_for("3.13"))
+    shown = shop.uv_run("python", "-m", "tools.add_resource", "--help")
+    assert '--fields "customer:ref(customer) total_cents:int>=0"' in shown
+    assert "The field-spec grammar is in the\nREADME." in shown  # the last line

@@ -13,7 +13,7 @@ from copier import VcsRef, run_copy
 
 from tests.support.combinations import Combination, combination_set
 from tests.support.environments import Environments
-from tests.support.git import commit, git
+from tests.support.git import GIT_IDENTITY, commit, git
 from tests.support.paths import COPIER_YML
 from tests.support.postgres import PostgresServer
 from tests.support.project import Project, start
@@ -200,7 +200,7 @@ def test_update_from_an_earlier_release_keeps_user_work(
     project = environments.sync(project, python_for("3.13"))
     commit(project.path, "Update from the template")  # as users do before the manual steps
     for step in manual_steps(after=previous.version, up_to=upcoming_version()):
-        project.run("sh", "-c", step)
+        project.run("sh", "-c", step, env=GIT_IDENTITY)  # steps may commit, as users do
     passes_its_checks(project, postgres, f"update_from_{previous.version.replace('.', '_')}")
 
 

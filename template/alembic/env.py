@@ -10,6 +10,7 @@ Online runs take the migration lock first (app/db/migration_lock.py), so replica
 """
 
 import asyncio
+from contextlib import AbstractContextManager, nullcontext
 from logging.config import fileConfig
 from typing import Any
 
@@ -91,6 +92,16 @@ def run_migrations(connection: Connection) -> None:
     migration_lock.release(connection)
 
 
+def local_server() -> AbstractContextManager[object]:
+    """In development without DATABASE_URL: the project's own PostgreSQL, started for this run
+    unless it runs already (tools.dev). tools/ is not in the image: imported in that case only."""
+    if "database_url" in config.attributes or not get_settings().uses_local_database:
+        return nullcontext()
+    from tools.local_database import serving
+
+    return serving(get_settings())
+
+
 async def run_migrations_on(engine: AsyncEngine) -> None:
     async with engine.connect() as connection:
         await connection.run_sync(run_migrations)
@@ -107,4 +118,6 @@ elif isinstance(connectable := config.attributes.get("connection"), Connection):
 elif isinstance(connectable, AsyncEngine):
     asyncio.run(run_migrations_on(connectable))
 else:
-    asyncio.run(run_migrations_on(create_async_engine(database_url(), poolclass=pool.NullPool)))
+    with local_server():
+        engine = create_async_engine(database_url(), poolclass=pool.NullPool)
+        asyncio.run(run_migrations_on(engine))

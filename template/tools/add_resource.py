@@ -8,10 +8,12 @@ get 404, admins see all (docs/auth.md).
 It runs Copier with the template this project was made from, at the same version, in resource
 mode: the model, schemas, repository, service, routes, migration (after the current Alembic
 head) and tests of the new resource, recorded in .copier-answers.resource-<name>.yml so that
-`copier update -a <that file>` updates them later. The field-spec grammar is in the README.
+`uv run python -m tools.update_resources` updates them later. The field-spec grammar is in the
+README.
 """
 
 import argparse
+import re
 import shlex
 import subprocess
 import sys
@@ -22,6 +24,11 @@ from alembic.config import Config
 from alembic.script import ScriptDirectory
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
+# Copier's answer to a refused name or field spec, inside its traceback.
+REFUSED = re.compile(r"Validation error for question '\w+': (.+)")
+# Copier reports the registry it rewrites (--overwrite) as a conflict first: not one.
+ANSI = re.compile(r"\x1b\[[0-9;]*m")
+REGISTRY_CONFLICT = re.compile(r"^\s*conflict\s+\.copier-resources\.yml$")
 
 
 def copier_command(args: argparse.Namespace, head: str) -> list[str]:
@@ -39,8 +46,31 @@ def copier_command(args: argparse.Namespace, head: str) -> list[str]:
     return [*command, args.template or str(answers["_src_path"]), str(PROJECT_DIR)]
 
 
+def run_copier(command: list[str]) -> int:
+    """Run Copier, showing its report but for the registry's false conflict; a refused answer
+    is one line and exit status 2 instead of Copier's traceback."""
+    result = subprocess.run(
+        command, cwd=PROJECT_DIR, stderr=subprocess.PIPE, text=True, check=False
+    )
+    if result.returncode != 0:
+        if refused := REFUSED.findall(result.stderr):
+            print(f"Nothing was added: {refused[-1]}", file=sys.stderr)
+            return 2
+        last = result.stderr.strip().splitlines()[-1:] or [f"exit status {result.returncode}"]
+        print(f"Copier failed: {last[0]}", file=sys.stderr)
+        return 1
+    for line in result.stderr.splitlines():
+        if not REGISTRY_CONFLICT.match(ANSI.sub("", line)):
+            print(line, file=sys.stderr)
+    return 0
+
+
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m tools.add_resource",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("name", help="singular snake_case name, e.g. invoice or line_item")
     parser.add_argument("--fields", required=True, help='e.g. "title:str(200) due:date?"')
     parser.add_argument("--plural", help="the plural, when the English rules get it wrong")
@@ -53,21 +83,18 @@ def main() -> int:
 
     if (PROJECT_DIR / "app" / "models" / f"{args.name}.py").exists():
         print(f"app/models/{args.name}.py exists already; pick another name.", file=sys.stderr)
-        return 1
+        return 2
     service = yaml.safe_load((PROJECT_DIR / ".copier-answers.yml").read_text())
     if args.owned and service.get("auth") != "jwt":
         print("--owned needs a service with auth (copier update --data auth=jwt).", file=sys.stderr)
-        return 1
+        return 2
     heads = ScriptDirectory.from_config(Config(PROJECT_DIR / "alembic.ini")).get_heads()
     if len(heads) != 1:
         print(f"Alembic has {len(heads)} heads; merge them first (alembic merge).", file=sys.stderr)
         return 1
     command = copier_command(args, heads[0])
-    print("$", shlex.join(command))
-    if subprocess.run(command, cwd=PROJECT_DIR, check=False).returncode != 0:
-        return 1
-    print("\nNext: uv run alembic upgrade head && uv run pytest")
-    return 0
+    print("$", shlex.join(command), flush=True)
+    return run_copier(command)
 
 
 if __name__ == "__main__":

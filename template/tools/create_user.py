@@ -3,7 +3,8 @@
     uv run python -m tools.create_user admin@example.com --scope admin
 
 The password is asked for (twice) on a terminal, or read from the first line of standard input
-(`--password-stdin`, for scripts). The database is DATABASE_URL's, as for the service. The user
+(`--password-stdin`, for scripts). The database is DATABASE_URL's, as for the service (in
+development without it, the project's own PostgreSQL, started for the command if need be). The user
 goes through the same validation and hashing as `POST /api/v1/users`.
 """
 
@@ -21,6 +22,7 @@ from app.schemas.user import UserCreate, UserRead
 from app.security.credentials import Credentials
 from app.security.principal import SCOPES
 from app.services.user import UserService
+from tools.local_database import serving
 
 
 async def create_user(settings: Settings, data: UserCreate) -> UserRead:
@@ -62,7 +64,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"Nothing was created: {problems}", file=sys.stderr)
         return 2
     try:
-        user = asyncio.run(create_user(get_settings(), data))
+        with serving(settings := get_settings()):
+            user = asyncio.run(create_user(settings, data))
     except ConflictError as error:
         print(f"Nothing was created: {error}", file=sys.stderr)
         return 1
