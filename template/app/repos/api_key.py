@@ -1,4 +1,4 @@
-"""Queries for API keys: add, list a user's, find a live one, revoke."""
+"""Queries for API keys: add, list a user's, find a live one, revoke one or all of a user's."""
 
 from dataclasses import dataclass
 from datetime import datetime
@@ -37,9 +37,10 @@ class ApiKeyRepository:
         query = select(func.count()).where(*unrevoked(user_id))
         return int(await self.session.scalar(query) or 0)
 
-    async def live(self, key_hash: str, now: datetime) -> LiveKey | None:
-        """The key with this hash if it is neither revoked nor expired and its user is active,
-        in one query; its scopes are those the user still holds."""
+    async def live(self, key_hash: str, now: datetime, created_after: datetime) -> LiveKey | None:
+        """The key with this hash if it is neither revoked nor expired, was created after
+        `created_after` (the longest lifetime allowed now) and its user is active, in one query;
+        its scopes are those the user still holds."""
         query = (
             select(ApiKey.id, ApiKey.user_id, ApiKey.scopes, User.scopes.label("user_scopes"))
             .join(User, User.id == ApiKey.user_id)
@@ -47,6 +48,7 @@ class ApiKeyRepository:
                 ApiKey.key_hash == key_hash,
                 ApiKey.revoked_at.is_(None),
                 or_(ApiKey.expires_at.is_(None), ApiKey.expires_at > now),
+                ApiKey.created_at > created_after,
                 User.is_active,
             )
         )
@@ -64,6 +66,10 @@ class ApiKeyRepository:
             .returning(ApiKey.id)
         )
         return (await self.session.execute(query)).scalar_one_or_none() is not None
+
+    async def revoke_all_of(self, user_id: int, now: datetime) -> None:
+        """Revoke every unrevoked key of the user."""
+        await self.session.execute(update(ApiKey).where(*unrevoked(user_id)).values(revoked_at=now))
 
 
 def unrevoked(user_id: int) -> tuple[ColumnElement[bool], ...]:

@@ -29,6 +29,11 @@ class UserRepository(Repository[User, UserRead, UserListParams]):
         """The user with this (lowercased) email."""
         return await self.session.scalar(select(User).where(User.email == email))
 
+    async def locked(self, user_id: int) -> User | None:
+        """The user, its row locked until the transaction ends: what must take turns per user
+        waits here."""
+        return await self.session.get(User, user_id, with_for_update=True, populate_existing=True)
+
     async def access(self, user_id: int) -> UserAccess | None:
         """The user's access state: one statement of three columns (app/db/direct.py), not an
         ORM load, since every authenticated request reads it."""

@@ -14,11 +14,16 @@ ExpiryDays = Annotated[int, Field(strict=False, ge=1, le=3650), JSON_INTEGER]
 
 class ApiKeyCreate(InputModel):
     name: KeyName = Field(description="What the key is for, to tell keys apart.")
+    password: str = Field(
+        max_length=256, description="The caller's password, asked again to create a key."
+    )
     scopes: list[Scope] = Field(
         default=[], max_length=len(SCOPES), description="At most the scopes the caller holds."
     )
     expires_in_days: ExpiryDays | None = Field(
-        default=None, description="Days until the key stops working; null: until revoked."
+        default=None,
+        description="Days until the key stops working, at most API_KEY_MAX_DAYS (a longer "
+        "ask is shortened to it); null: API_KEY_DEFAULT_DAYS.",
     )
 
 

@@ -4,7 +4,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Response, status
 
-from app.api.auth import for_caller
+from app.api.auth import for_caller, get_credentials
 from app.api.deps import require_json_body
 from app.api.problems import problem_responses
 from app.schemas.api_key import ApiKeyCreate, ApiKeyCreated, ApiKeyList
@@ -16,7 +16,12 @@ router = APIRouter(prefix="/auth/api-keys", tags=["auth"])
 KeyId = Annotated[Id, Path()]
 ApiKeys = Annotated[
     ApiKeyService,
-    for_caller(lambda session, _, principal: ApiKeyService(session, principal), name="ApiKeys"),
+    for_caller(
+        lambda session, request, principal: ApiKeyService(
+            session, get_credentials(request), principal
+        ),
+        name="ApiKeys",
+    ),
 ]
 
 
@@ -24,13 +29,12 @@ ApiKeys = Annotated[
     "",
     response_model=ApiKeyCreated,
     status_code=status.HTTP_201_CREATED,
-    responses=problem_responses(400, 401, 403, 409, 413, 415, 422),
+    responses=problem_responses(400, 401, 403, 409, 413, 415, 422, 429),
     dependencies=[Depends(require_json_body)],
 )
 async def create_api_key(payload: ApiKeyCreate, keys: ApiKeys, response: Response) -> ApiKeyCreated:
-    """A new API key acting for the caller (signed in with a password, not with a key). The
-    answer holds the key itself, the only time it is shown."""
-    response.headers["Cache-Control"] = "no-store"
+    """A new API key acting for the caller (signed in with a password, not with a key, and
+    giving the password again). The answer holds the key itself, the only time it is shown."""
     return await keys.create(payload)
 
 

@@ -11,7 +11,6 @@ from app.api.auth import SignedInAuth, user_service
 from app.api.deps import require_json_body
 from app.api.preconditions import ExpectedVersionDep, etag
 from app.api.problems import problem_responses
-from app.api.v1.routes.auth import client_address
 from app.schemas.auth import PasswordChange, TokenPair
 from app.schemas.base import Id
 from app.schemas.pagination import Listing
@@ -40,13 +39,12 @@ async def read_me(service: Me) -> UserRead:
     dependencies=[Depends(require_json_body)],
 )
 async def change_password(
-    payload: PasswordChange, auth: SignedInAuth, request: Request, response: Response
+    payload: PasswordChange, auth: SignedInAuth, response: Response
 ) -> TokenPair:
-    """Change the caller's password: every other session ends; this one gets new tokens."""
+    """Change the caller's password: every other session ends; this one gets new tokens. It
+    works while sign-in is locked for the account (its wrong passwords are counted apart)."""
     response.headers["Cache-Control"] = "no-store"
-    return await auth.change_password(
-        payload.current_password, payload.new_password, client_address(request)
-    )
+    return await auth.change_password(payload.current_password, payload.new_password)
 
 
 @router.post(
