@@ -54,6 +54,7 @@ class AppProcess:
     ) -> Self:
         """The service with its production settings; loopback has no TLS, hence the allowance."""
         env = {"DATABASE_URL": database_url, "ENVIRONMENT": "production"}
+        env |= {"ALLOWED_HOSTS": '["127.0.0.1"]'}  # production names its hosts
         env |= {"ALLOW_INSECURE_DATABASE_URL": "true"} | extra_env
         return cls(name, project, ["--factory", "app.main:create_app"], env, log)
 

@@ -94,6 +94,7 @@ def two_workers(synced: Rendered, migrated_database: str, tmp_path: Path) -> Ite
     env = synced.project.environ | {
         "DATABASE_URL": migrated_database,
         "ENVIRONMENT": "production",
+        "ALLOWED_HOSTS": '["127.0.0.1"]',  # production names its hosts
         "ALLOW_INSECURE_DATABASE_URL": "true",  # loopback has no TLS
         "WEB_CONCURRENCY": "2",
         "LOG_LEVEL": "WARNING",

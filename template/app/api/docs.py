@@ -15,6 +15,9 @@ from fastapi.openapi.docs import (
 )
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
+from starlette.routing import Route
+
+from app.api.access import public
 
 DOCS_URL = "/docs"
 REDOC_URL = "/redoc"
@@ -23,14 +26,19 @@ OAUTH2_REDIRECT_URL = "/docs/oauth2-redirect"
 
 
 def add_api_docs(app: FastAPI) -> None:
-    """Serve Swagger UI at /docs and ReDoc at /redoc for the app's OpenAPI document."""
+    """Serve Swagger UI at /docs and ReDoc at /redoc for the app's OpenAPI document; all of
+    them, and the document, are public."""
     if app.openapi_url is None:
         raise ValueError("The API docs need the OpenAPI document: set openapi_url.")
     openapi_url = app.openapi_url
-    assets = StaticFiles(directory=str(files("fastapi_offline") / "static"))
+    for route in app.routes:
+        if isinstance(route, Route) and route.path == openapi_url:
+            public(route.endpoint)
+    assets = public(StaticFiles(directory=str(files("fastapi_offline") / "static")))
     app.mount(ASSETS_URL, assets, name="api-docs-assets")
 
     @app.get(DOCS_URL, include_in_schema=False)
+    @public
     async def swagger_ui(request: Request) -> HTMLResponse:
         root = root_path(request)
         return get_swagger_ui_html(
@@ -44,10 +52,12 @@ def add_api_docs(app: FastAPI) -> None:
         )
 
     @app.get(OAUTH2_REDIRECT_URL, include_in_schema=False)
+    @public
     async def swagger_ui_oauth2_redirect() -> HTMLResponse:
         return get_swagger_ui_oauth2_redirect_html()
 
     @app.get(REDOC_URL, include_in_schema=False)
+    @public
     async def redoc(request: Request) -> HTMLResponse:
         root = root_path(request)
         return get_redoc_html(

@@ -5,6 +5,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter
 from pydantic import BaseModel
 
+from app.api.access import public
 from app.api.deps import service_dependency
 from app.api.problems import problem_responses
 from app.services.health import HealthService
@@ -17,12 +18,14 @@ class Health(BaseModel):
 
 
 @router.get("/live", response_model=Health)
+@public
 async def live() -> Health:
     """The process is up and serving requests."""
     return Health()
 
 
 @router.get("/ready", response_model=Health, responses=problem_responses(503))
+@public
 async def ready(health: Annotated[HealthService, service_dependency(HealthService)]) -> Health:
     """The database answers a query; 503 otherwise."""
     await health.check_database()

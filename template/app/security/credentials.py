@@ -18,6 +18,8 @@ class Credentials:
     max_failures: int
     max_failures_per_client: int
     failure_window: timedelta
+    api_key_default_lifetime: timedelta
+    api_key_max_lifetime: timedelta
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Self:
@@ -38,4 +40,6 @@ class Credentials:
             max_failures=settings.login_max_failures,
             max_failures_per_client=settings.login_max_failures_per_client,
             failure_window=timedelta(minutes=settings.login_failure_window_minutes),
+            api_key_default_lifetime=timedelta(days=settings.api_key_default_days),
+            api_key_max_lifetime=timedelta(days=settings.api_key_max_days),
         )

@@ -19,12 +19,12 @@ from app.core.config import Settings
 from app.models.user import User
 from app.security.tokens import ALGORITHM, AccessClaims, AccessTokens, InvalidTokenError
 from tests.assertions import assert_problem
-from tests.auth.users import access_token, add_user, bearer
+from tests.auth.users import SECRET_KEY, access_token, add_user, bearer
 from tests.factories import all_factories
 
-# The app under test signs with the settings' defaults (tests/conftest.py changes none of them).
+# The app under test signs with SECRET_KEY and the settings' default issuer and audience.
 DEFAULTS = Settings.model_fields
-KEY = DEFAULTS["auth_secret_key"].default.get_secret_value()
+KEY = SECRET_KEY
 ISSUER, AUDIENCE = DEFAULTS["auth_issuer"].default, DEFAULTS["auth_audience"].default
 PROTECTED = all_factories()[0].path
 

@@ -1,5 +1,6 @@
 """Users for the tests: created in the app's database, signed in by an access token."""
 
+import secrets
 from collections.abc import Awaitable, Callable
 from uuid import uuid4
 
@@ -16,6 +17,8 @@ from app.security.principal import ADMIN_SCOPE
 from app.security.tokens import AccessClaims
 
 PASSWORD = "correct horse battery staple"  # noqa: S105  (every test user's password)
+# The key the app under test signs with (tests/conftest.py): random, made by each test process.
+SECRET_KEY = secrets.token_urlsafe(48)
 OWNER = "owner@example.com"
 # The emails the app sent (or queued) during a test: tests/auth/conftest.py's `outbox`.
 Outbox = Callable[[], Awaitable[list[Email]]]

@@ -66,7 +66,8 @@ def test_the_settings_are_accepted_once_the_secrets_are_real(
     manifests: Manifests, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     config, placeholders = manifests.config(), secret_values()
-    with pytest.raises(ValidationError, match=r"placeholder password|must be a random secret"):
+    refusals = r"placeholder password|must be a random secret|written in the project template"
+    with pytest.raises(ValidationError, match=refusals):
         configure(monkeypatch, config | placeholders)
     real = {name: made_real(value) for name, value in placeholders.items()}
     settings = configure(monkeypatch, config | real)

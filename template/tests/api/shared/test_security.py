@@ -1,4 +1,5 @@
-"""Security defaults: CORS only for configured origins, trusted hosts, no docs in production."""
+"""Security defaults: CORS only for configured origins, trusted hosts, no docs in production, the
+security headers on every answer, no redirect built from the Host header."""
 
 from typing import Any
 
@@ -11,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.main import create_app
 from tests.clients import client_for
+from tests.factories import all_factories
 
 ORIGIN = "https://app.example.com"
 
@@ -54,9 +56,13 @@ async def test_configured_origins_may_call_the_api(configured: Any) -> None:
 
 async def test_only_allowed_hosts_are_served(configured: Any) -> None:
     client = await configured(allowed_hosts=["api.example.com"])
-    assert (await client.get("/health/live")).status_code == 400
-    response = await client.get("/health/live", headers={"host": "api.example.com"})
+    refused = await client.get("/openapi.json", headers={"host": "evil.example"})
+    assert refused.status_code == 400
+    assert "location" not in refused.headers
+    response = await client.get("/openapi.json", headers={"host": "api.example.com"})
     assert response.status_code == 200
+    # Probes name the pod's address: /health/... answers any host.
+    assert (await client.get("/health/live", headers={"host": "10.1.2.3:8000"})).status_code == 200
 
 
 async def test_api_docs_are_off_in_production(configured: Any, app: FastAPI) -> None:
@@ -73,3 +79,27 @@ async def test_api_docs_are_off_in_production(configured: Any, app: FastAPI) -> 
 async def test_api_docs_are_on_in_development(client: AsyncClient) -> None:
     assert (await client.get("/docs")).status_code == 200
     assert (await client.get("/openapi.json")).status_code == 200
+
+
+async def test_every_answer_carries_the_security_headers(client: AsyncClient) -> None:
+    for path in ("/health/live", "/docs", "/openapi.json", "/no/such/path"):
+        response = await client.get(path)
+        assert response.headers["x-content-type-options"] == "nosniff", path
+        assert response.headers["referrer-policy"] == "no-referrer", path
+        assert response.headers["content-security-policy"] == "frame-ancestors 'none'", path
+        assert response.headers["x-frame-options"] == "DENY", path
+        assert "strict-transport-security" not in response.headers, path  # not in development
+
+
+async def test_production_answers_demand_https(configured: Any) -> None:
+    client = await configured(environment="production", allowed_hosts=["test"])
+    response = await client.get("/health/live")
+    assert response.headers["strict-transport-security"].startswith("max-age=63072000")
+
+
+async def test_no_redirect_is_built_from_the_host_header(client: AsyncClient) -> None:
+    """`/path/` is not redirected to `/path`: the Location would name the request's Host."""
+    for path in ("/health/live/", f"{all_factories()[0].path}/"):
+        response = await client.get(path, headers={"host": "evil.example"})
+        assert response.status_code == 404, path
+        assert "location" not in response.headers, path
