@@ -9,7 +9,8 @@ from app.db.base import Entity
 class User(Entity):
     __tablename__ = "users"
 
-    # Lowercased by the schemas (app.schemas.user.Email), so that uniqueness ignores case.
+    # Normalized by the schemas (app.schemas.user.normalize_email): unique whatever the case or
+    # Unicode form.
     email: Mapped[str] = mapped_column(Text, nullable=False, unique=True)
     password_hash: Mapped[str] = mapped_column(Text, nullable=False)
     is_active: Mapped[bool] = mapped_column(nullable=False, server_default=text("true"))

@@ -11,7 +11,7 @@ from app.models.refresh_token import RefreshToken
 
 
 @dataclass(frozen=True, slots=True)
-class UsedToken:
+class TokenFamily:
     user_id: int
     family_id: UUID
 
@@ -29,9 +29,10 @@ class RefreshTokenRepository:
         self.session.add(token)
         await self.session.flush()
 
-    async def use(self, token_hash: str, now: datetime) -> UsedToken | None:
+    async def use(self, token_hash: str, now: datetime) -> TokenFamily | None:
         """Mark a live token used, in one conditional UPDATE: of two concurrent uses, the
-        second waits for the first's row lock, then finds the token used (None)."""
+        second waits for the first's row lock, then finds the token used (None). Take the
+        user's lock first (`UserRepository.lock`)."""
         query = (
             update(RefreshToken)
             .where(
@@ -44,14 +45,15 @@ class RefreshTokenRepository:
             .returning(RefreshToken.user_id, RefreshToken.family_id)
         )
         row = (await self.session.execute(query)).one_or_none()
-        return None if row is None else UsedToken(row.user_id, row.family_id)
+        return None if row is None else TokenFamily(row.user_id, row.family_id)
 
-    async def family_of(self, token_hash: str) -> UUID | None:
-        """The family of a token that exists (presented again after its use: a replay)."""
-        family: UUID | None = await self.session.scalar(
-            select(RefreshToken.family_id).where(RefreshToken.token_hash == token_hash)
+    async def find(self, token_hash: str) -> TokenFamily | None:
+        """The user and family of a token that exists, live or not."""
+        query = select(RefreshToken.user_id, RefreshToken.family_id).where(
+            RefreshToken.token_hash == token_hash
         )
-        return family
+        row = (await self.session.execute(query)).one_or_none()
+        return None if row is None else TokenFamily(row.user_id, row.family_id)
 
     async def revoke_family(self, family_id: UUID, now: datetime) -> None:
         await self._revoke(RefreshToken.family_id == family_id, now)

@@ -26,8 +26,21 @@ class UserRepository(Repository[User, UserRead, UserListParams]):
     searched_columns = ("email",)
 
     async def by_email(self, email: str) -> User | None:
-        """The user with this (lowercased) email."""
+        """The user with this email (normalized: `app.schemas.user.normalize_email`)."""
         return await self.session.scalar(select(User).where(User.email == email))
+
+    async def lock(self, user_id: int) -> User | None:
+        """The user, read afresh with their row locked until the transaction ends.
+
+        Whatever starts or ends a user's sessions takes this lock first (SELECT ... FOR NO KEY
+        UPDATE, the lock an UPDATE of the row takes, so that inserting the user's records is not
+        held up): a refresh and a logout-all (or a password change, a reset, a deactivation)
+        then run one after the other, and the revoking UPDATE sees every token the refresh
+        issued. Without it, the UPDATE waits for the refresh's row lock on the used token, then
+        misses the new token, which stays alive.
+        """
+        query = select(User).where(User.id == user_id).with_for_update(key_share=True)
+        return await self.session.scalar(query.execution_options(populate_existing=True))
 
     async def access(self, user_id: int) -> UserAccess | None:
         """The user's access state: one statement of three columns (app/db/direct.py), not an

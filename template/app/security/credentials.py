@@ -18,6 +18,9 @@ class Credentials:
     max_failures: int
     max_failures_per_client: int
     failure_window: timedelta
+    max_resets: int
+    max_resets_per_client: int
+    reset_window: timedelta
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Self:
@@ -38,4 +41,7 @@ class Credentials:
             max_failures=settings.login_max_failures,
             max_failures_per_client=settings.login_max_failures_per_client,
             failure_window=timedelta(minutes=settings.login_failure_window_minutes),
+            max_resets=settings.password_reset_max_requests,
+            max_resets_per_client=settings.password_reset_max_requests_per_client,
+            reset_window=timedelta(minutes=settings.password_reset_window_minutes),
         )

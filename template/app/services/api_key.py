@@ -13,6 +13,7 @@ from app.core.errors import (
 )
 from app.models.api_key import ApiKey
 from app.repos.api_key import ApiKeyRepository
+from app.repos.user import UserRepository
 from app.schemas.api_key import ApiKeyCreate, ApiKeyCreated, ApiKeyList, ApiKeyRead
 from app.security.principal import Principal
 from app.security.tokens import new_token, token_digest
@@ -51,6 +52,8 @@ class ApiKeyService:
             raise PermissionDeniedError(
                 f"You do not hold the scope(s): {', '.join(sorted(beyond))}."
             )
+        # The user's row lock makes parallel creations count one after the other.
+        await UserRepository(self.session).lock(caller.user_id)
         if await self.keys.count_unrevoked(caller.user_id) >= MAX_KEYS_PER_USER:
             raise ConflictError(f"You have {MAX_KEYS_PER_USER} API keys: revoke one first.")
         key = new_token(API_KEY_PREFIX)

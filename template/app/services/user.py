@@ -26,6 +26,7 @@ class UserService(ResourceService[User, UserRead, UserCreate, UserUpdate, UserLi
         principal: Principal | None = None,
     ) -> None:
         super().__init__(repository)
+        self.users = repository
         self.credentials = credentials
         self.principal = principal
         self.refresh_tokens = RefreshTokenRepository(repository.session)
@@ -65,7 +66,10 @@ class UserService(ResourceService[User, UserRead, UserCreate, UserUpdate, UserLi
     ) -> UserRead:
         """Change scopes or the active flag; either ends the user's sessions, so that no token
         keeps scopes or access the user no longer has."""
-        entity = await self.load_entity(id_)
+        # Locked (`UserRepository.lock`): no refresh in flight keeps a session alive.
+        entity = await self.users.lock(id_)
+        if entity is None:
+            raise self._not_found(id_)
         self._check_version(entity, expected_version)
         changes = data.model_dump()
         for field, value in changes.items():
