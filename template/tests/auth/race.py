@@ -77,11 +77,12 @@ async def new_sessions(app: FastAPI, user_id: int, count: int) -> list[tuple[str
     return [(access_token, refresh_token) for refresh_token in refresh_tokens]
 
 
-async def live_refresh_tokens(app: FastAPI, user_id: int, *, but: str | None = None) -> int:
-    """How many refresh tokens of the user would still work (`but` this one)."""
+async def unrevoked_refresh_tokens(app: FastAPI, user_id: int, *, but: str | None = None) -> int:
+    """How many refresh tokens of the user are not revoked (`but` this one), used or not: a
+    token used up by a refused refresh (its user inactive) was alive until then."""
     query = text(
-        "SELECT count(*) FROM refresh_tokens WHERE user_id = :user_id AND used_at IS NULL"
-        " AND revoked_at IS NULL AND expires_at > now() AND token_hash <> :but"
+        "SELECT count(*) FROM refresh_tokens"
+        " WHERE user_id = :user_id AND revoked_at IS NULL AND token_hash <> :but"
     )
     values = {"user_id": user_id, "but": token_digest(but) if but is not None else ""}
     async with app.state.database.session() as session:
