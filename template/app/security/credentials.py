@@ -20,6 +20,9 @@ class Credentials:
     failure_window: timedelta
     api_key_default_lifetime: timedelta
     api_key_max_lifetime: timedelta
+    max_resets: int
+    max_resets_per_client: int
+    reset_window: timedelta
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Self:
@@ -42,4 +45,7 @@ class Credentials:
             failure_window=timedelta(minutes=settings.login_failure_window_minutes),
             api_key_default_lifetime=timedelta(days=settings.api_key_default_days),
             api_key_max_lifetime=timedelta(days=settings.api_key_max_days),
+            max_resets=settings.password_reset_max_requests,
+            max_resets_per_client=settings.password_reset_max_requests_per_client,
+            reset_window=timedelta(minutes=settings.password_reset_window_minutes),
         )

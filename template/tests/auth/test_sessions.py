@@ -250,11 +250,12 @@ async def test_an_expired_reset_token_is_refused(
     app: FastAPI, anonymous: AsyncClient, user_email: str, outbox: Outbox
 ) -> None:
     await anonymous.post("/api/v1/auth/password-reset", json={"email": user_email})
+    token = reset_token((await outbox())[0])
     async with app.state.database.session() as session:
         await session.execute(
             text("UPDATE password_reset_tokens SET expires_at = now() - interval '1 second'")
         )
         await session.commit()
-    confirm = {"token": reset_token((await outbox())[0]), "new_password": RESET_PASSWORD}
+    confirm = {"token": token, "new_password": RESET_PASSWORD}
     response = await anonymous.post("/api/v1/auth/password-reset/confirm", json=confirm)
     assert_problem(response, 400)
