@@ -48,7 +48,8 @@ async def test_a_job_outliving_the_grace_period_runs_again(live_settings: Settin
 async def test_a_second_signal_interrupts_running_jobs_at_once(
     live_settings: Settings, signum: signal.Signals
 ) -> None:
-    env = HANGING | {"JOBS_SHUTDOWN_TIMEOUT_SECONDS": "600"}  # only the second signal ends it
+    # Only the second signal ends it (stalled after: the grace period must stay below it).
+    env = HANGING | {"JOBS_SHUTDOWN_TIMEOUT_SECONDS": "600", "JOBS_STALLED_AFTER_SECONDS": "700"}
     async with worker_process(live_settings, env) as worker:
         job_id = await running_one_job(live_settings, worker)
         worker.send_signal(signum)
