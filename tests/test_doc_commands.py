@@ -175,7 +175,7 @@ STEPS: dict[tuple[str, str], Step] = {
         "auth.md",
         'curl -X POST localhost:8000/api/v1/auth/api-keys -H "Authorization: Bearer '
         '$ACCESS_TOKEN" -H \'Content-Type: application/json\' -d \'{"name": "nightly export", '
-        '"expires_in_days": 90}\'',
+        '"password": "...", "expires_in_days": 90}\'',
     ): Skip(API_CALL),
     ("auth.md", 'curl localhost:8000/api/v1/tasks -H "Authorization: Bearer ak_3xQ9fZk..."'): Skip(
         API_CALL
