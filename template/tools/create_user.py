@@ -22,6 +22,7 @@ from app.schemas.user import UserCreate, UserRead
 from app.security.credentials import Credentials
 from app.security.principal import SCOPES
 from app.services.user import UserService
+from tools.cli import one_line_errors
 from tools.local_database import serving
 
 
@@ -45,6 +46,7 @@ def read_password(from_stdin: bool) -> str:
     return password
 
 
+@one_line_errors
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tools.create_user", description=__doc__)
     parser.add_argument("email")
@@ -56,9 +58,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     try:
-        data = UserCreate(
-            email=args.email, password=read_password(args.password_stdin), scopes=args.scope
-        )
+        password = read_password(args.password_stdin)
+    except EOFError:
+        print("No password given: type it at a terminal, or use --password-stdin", file=sys.stderr)
+        return 2
+    try:
+        data = UserCreate(email=args.email, password=password, scopes=args.scope)
     except ValidationError as error:
         problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in error.errors())
         print(f"Nothing was created: {problems}", file=sys.stderr)

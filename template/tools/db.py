@@ -20,6 +20,7 @@ from pydantic import SecretStr
 from sqlalchemy.engine import make_url
 
 from app.core.config import Settings
+from tools.cli import one_line_errors
 from tools.dev import DATABASE
 from tools.local_database import configured_database_url, project_database
 from tools.local_postgres import LocalPostgres, PostgresUnavailableError
@@ -139,6 +140,7 @@ def parser() -> argparse.ArgumentParser:
     return parser
 
 
+@one_line_errors
 def main(argv: list[str] | None = None) -> int:
     command_line = parser()
     args, psql_args = command_line.parse_known_args(argv)

@@ -43,7 +43,10 @@ def update(answers_file: Path, version: str) -> bool:
     command = ["uvx", "--from", "copier>=9.19", "copier", "update", "--defaults", "--quiet"]
     command += ["--vcs-ref", version, "--answers-file", answers_file.name]
     env = os.environ | {"PYTHONWARNINGS": QUIET_WARNINGS}
-    if subprocess.run(command, cwd=PROJECT_DIR, env=env, check=False).returncode != 0:
+    copier = subprocess.run(command, cwd=PROJECT_DIR, env=env, capture_output=True, text=True)
+    if copier.returncode != 0:  # its traceback's last line says why
+        reason = next(reversed(copier.stderr.strip().splitlines()), "no message")
+        print(f"Copier failed on {answers_file.name}: {reason}", file=sys.stderr)
         return False
     git("add", "--all")
     if git("status", "--porcelain"):
@@ -84,16 +87,13 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if git("status", "--porcelain"):
         print("Commit your changes first: Copier updates a clean tree only.", file=sys.stderr)
-        return 1
+        return 2
     start = git("rev-parse", "HEAD").strip()
     try:
         for path in behind:
             print(f"{path.name}: {recorded_commit(path)} -> {version}", flush=True)
             if not update(path, version):
-                print(
-                    f"Copier failed on {path.name}; the updates before it are staged.",
-                    file=sys.stderr,
-                )
+                print("The updates before it are staged.", file=sys.stderr)
                 return 1
     finally:
         git("reset", "--soft", "--quiet", start)
