@@ -11,6 +11,7 @@ from tests.jobs.support import RecordingMailSender, drain, fetch, job_rows, queu
 
 HANGING = {"PROBE_DELAY": "600", "LOG_LEVEL": "INFO"}  # its one job outlives any test
 STOPPING = "taking no new job"
+HISTORY = "SELECT type::text, at FROM procrastinate_events WHERE job_id = $1 ORDER BY id"
 DUE_NOW = "SELECT scheduled_at <= now() AS due FROM procrastinate_jobs WHERE id = $1"
 
 
@@ -21,9 +22,13 @@ async def running_one_job(settings: Settings, worker: WorkerProcess) -> int:
     return job_id
 
 
-async def assert_queued_again_to_run_now(settings: Settings, job_id: int) -> None:
+async def assert_queued_again_to_run_now(
+    settings: Settings, job_id: int, worker: WorkerProcess
+) -> None:
     [job] = await job_rows(settings)
-    assert (job.id, job.status, job.attempts) == (job_id, "todo", 1)
+    # The job's history and the worker's log say which run a second attempt came from.
+    history = [tuple(event) for event in await fetch(settings, HISTORY, job_id)]
+    assert (job.id, job.status, job.attempts) == (job_id, "todo", 1), (history, worker.output)
     [row] = await fetch(settings, DUE_NOW, job_id)
     assert row["due"]  # at once, not after a backoff
 
@@ -36,7 +41,7 @@ async def test_a_job_outliving_the_grace_period_runs_again(live_settings: Settin
         assert await worker.exit_code() == 0, worker.output
     assert "interrupted: it will run again" in worker.output
     assert "Traceback" not in worker.output  # an interruption is not an error
-    await assert_queued_again_to_run_now(live_settings, job_id)
+    await assert_queued_again_to_run_now(live_settings, job_id, worker)
 
     mail = RecordingMailSender()
     await drain(live_settings, mail)  # the next worker
@@ -57,4 +62,4 @@ async def test_a_second_signal_interrupts_running_jobs_at_once(
         worker.send_signal(signum)
         assert await worker.exit_code() == 0, worker.output
     assert f"{signum.name} again: interrupting 1 running jobs now" in worker.output
-    await assert_queued_again_to_run_now(live_settings, job_id)
+    await assert_queued_again_to_run_now(live_settings, job_id, worker)
