@@ -48,7 +48,11 @@ def read_password(from_stdin: bool) -> str:
 
 @one_line_errors
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m tools.create_user", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="python -m tools.create_user",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("email")
     parser.add_argument(
         "--scope", action="append", default=[], choices=sorted(SCOPES), help="repeatable"

@@ -103,7 +103,8 @@ def run(args: argparse.Namespace, server: LocalPostgres | None, url: str) -> int
             return 2
         asyncio.run(recreate(server, DATABASE))
         return alembic(url, "upgrade", "head")
-    settings = Settings(database_url=SecretStr(url), log_level="WARNING")
+    # Errors only: seed signs in with a key of its own process, which the app would warn about.
+    settings = Settings(database_url=SecretStr(url), log_level="ERROR")
     if settings.environment == "production":
         print("seed adds test records: not in production.", file=sys.stderr)
         return 2
