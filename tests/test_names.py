@@ -17,6 +17,8 @@ import subprocess
 from pathlib import Path
 
 import pytest
+import yaml
+from copier import VcsRef
 
 from tests.support.environments import Environments
 from tests.support.exclusions import (
@@ -26,8 +28,10 @@ from tests.support.exclusions import (
 )
 from tests.support.paths import TEMPLATE_ROOT
 from tests.support.postgres import PostgresServer
-from tests.support.project import Project
+from tests.support.git import commit
+from tests.support.project import Project, start
 from tests.support.pythons import python_for
+from tests.support.releases import versioned_clone
 from tests.support.resources import (
     Answers,
     add_resource,
@@ -37,6 +41,7 @@ from tests.support.resources import (
     reproduce,
     ruff_failures,
 )
+from tests.support.updates import update
 
 # app.main builds its app without connecting: the URL only has to be one.
 UNUSED_DATABASE = "postgresql+asyncpg://names:unused@127.0.0.1:9/names"
@@ -130,6 +135,26 @@ def test_a_name_the_services_own_files_take_is_refused() -> None:
     auth is on, app/schemas/base.py always), the questions refuse the name."""
     names = names_in_resource_folders() | set(COMMON_NOUNS) | set(IMPORTED_NAMES)
     assert list(unrefused_collisions(names)) == []
+
+
+def head(project: Project) -> str:
+    """The project's Alembic head, as the registry records it (`uv run alembic heads`)."""
+    registry = yaml.safe_load((project.path / ".copier-resources.yml").read_text())
+    return str(registry["migration_head"])
+
+
+def test_turning_auth_on_is_refused_while_an_added_resource_takes_an_auth_name(
+    tmp_path: Path,
+) -> None:
+    """A service without auth may add a resource `user`; turning auth on afterwards would give
+    auth's users the resource's files, so the update is refused, naming the resource."""
+    template = versioned_clone(tmp_path / "template")
+    project = start(template, tmp_path / "service", {"project_name": "Clash"}, "HEAD")
+    add_resource(template, project.path, {"resource": "user", "resource_fields": "name:str(50)"})
+    commit(project.path, "Add the user resource")
+    with pytest.raises(ValueError, match="has a resource 'user' \\(plural 'users'\\)"):
+        update(project, VcsRef.CURRENT, auth="jwt", auth_after_revision=head(project))
+    assert (project.path / "app/models/user.py").read_text().count("name") >= 1  # untouched
 
 
 # Resources whose class takes the name of something their own modules import (sqlalchemy's Text
