@@ -26,9 +26,9 @@ from tests.support.exclusions import (
     names_in_resource_folders,
     unrefused_collisions,
 )
+from tests.support.git import commit
 from tests.support.paths import TEMPLATE_ROOT
 from tests.support.postgres import PostgresServer
-from tests.support.git import commit
 from tests.support.project import Project, start
 from tests.support.pythons import python_for
 from tests.support.releases import versioned_clone
