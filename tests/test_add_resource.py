@@ -16,6 +16,25 @@ from tests.support.project import Project, start
 from tests.support.pythons import python_for
 from tests.support.releases import versioned_clone
 
+# Added, then removed again: a bin is on a shelf, and belongs to its creator.
+SHELF = "label:str(40)! rows:int>=1"
+BIN = "shelf:ref(shelf) note:text?"
+# The removed tables as PostgreSQL holds them: columns in order, constraints, indexes.
+TABLE_DEFINITIONS = """
+    SELECT string_agg(line, E'\\n' ORDER BY line) FROM (
+        SELECT concat_ws(' ', c.relname, a.attnum, a.attname, format_type(a.atttypid, a.atttypmod),
+                         a.attnotnull, a.attidentity, pg_get_expr(d.adbin, d.adrelid)) AS line
+        FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid
+        LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
+        WHERE c.relname IN ('shelves', 'bins') AND a.attnum > 0 AND NOT a.attisdropped
+        UNION ALL
+        SELECT concat_ws(' ', conrelid::regclass, conname, pg_get_constraintdef(oid))
+        FROM pg_constraint WHERE conrelid::regclass::text IN ('shelves', 'bins')
+        UNION ALL
+        SELECT indexdef FROM pg_indexes WHERE tablename IN ('shelves', 'bins')
+    ) AS lines
+"""
+
 # Between them, every field kind; `order` refers to `customer`.
 CUSTOMER = "name:str(100) email:str(200)! vip:bool=false since:date? tier:int>=0<=5=0"
 ORDER = (
@@ -67,12 +86,78 @@ def assert_one_line_refusal(project: Project) -> None:
     assert git("status", "--porcelain", "--untracked-files=all", cwd=project.path) == ""
 
 
+def remove_resource(project: Project, name: str, plural: str) -> str:
+    """`tools.remove_resource NAME`, committed; the command's report."""
+    added = git(
+        "log", "--format=%H", "-1", "--", f".copier-answers.resource-{name}.yml", cwd=project.path
+    )
+    output = project.uv_run("python", "-m", "tools.remove_resource", name)
+    commit(project.path, f"Remove {name}")
+    # Every file adding it wrote is gone again, but its create migration (history).
+    written = git("show", "--name-only", "--format=", added, cwd=project.path).split()
+    own = [path for path in written if name in path or plural in path]
+    left = [path for path in own if (project.path / path).exists()]
+    assert len(own) == 11, own  # copier.yml's resource_files, the registry aside
+    assert left == [path for path in own if path.startswith("alembic/versions/")], output
+    return output
+
+
+def assert_removal_refused(project: Project, name: str, refusal: str) -> None:
+    command = ["uv", "run", "--no-sync", "python", "-m", "tools.remove_resource", name]
+    refused = subprocess.run(
+        command, cwd=project.path, env=project.environ, capture_output=True, text=True, check=False
+    )
+    assert (refused.returncode, refused.stderr) == (2, f"Nothing was removed: {refusal}\n")
+    assert git("status", "--porcelain", "--untracked-files=all", cwd=project.path) == ""
+
+
+def add_and_remove_again(project: Project, postgres: PostgresServer, database: str) -> None:
+    """Two resources added and removed with tools.remove_resource: refused while the other
+    refers to it; the migrations drop the tables, and their downgrades recreate them as they
+    were (on the database at `database`)."""
+    add_resource(project, "shelf", SHELF)
+    add_resource(project, "bin", BIN, "--owned")
+    environment = {"DATABASE_URL": database}
+    project.uv_run("alembic", "upgrade", "head", env=environment)
+    created = postgres.query(database, TABLE_DEFINITIONS)
+    assert "bins 1 id bigint" in created
+    assert "fk_bins_owner_id FOREIGN KEY (owner_id) REFERENCES users(id)" in created
+
+    assert_removal_refused(
+        project,
+        "shelf",
+        "'shelf' is referred to by bin (ref(shelf)); remove or change those first.",
+    )
+    assert_removal_refused(
+        project,
+        "task",
+        "'task' is the service's own resource: its answers "
+        "are the service's (.copier-answers.yml), and the auth, jobs and tests code use it; keep "
+        "it, or remove it by hand (docs/resources.md).",
+    )
+    output = remove_resource(project, "bin", "bins")
+    assert "deleted  app/models/bin.py" in output, output
+    assert "uv run python -m tools.db migrate" in output, output
+    remove_resource(project, "shelf", "shelves")
+    registry = yaml.safe_load((project.path / ".copier-resources.yml").read_text())
+    assert set(registry["resources"]) == {"task"}
+
+    # The caller runs `alembic upgrade head` and `alembic check` on this database again.
+    project.uv_run("alembic", "upgrade", "head", env=environment)
+    assert postgres.query(database, TABLE_DEFINITIONS) == ""
+    project.uv_run("alembic", "downgrade", "-2", env=environment)
+    assert postgres.query(database, TABLE_DEFINITIONS) == created
+
+
 @pytest.mark.slow
 def test_added_resources_pass_every_check_and_update_cleanly(
     template: Path, tmp_path: Path, postgres: PostgresServer
 ) -> None:
     project = service(template, tmp_path / "shop")
     project.sync(python_for("3.13"))
+    cli_database = postgres.create_database("shop_resources_cli")
+    # The suite, ruff, mypy and the migration tests below see the removals' migrations too.
+    add_and_remove_again(project, postgres, cli_database)
     add_resource(project, "customer", CUSTOMER)
     add_resource(project, "order", ORDER, "--owned")  # each order belongs to its creator
 
@@ -88,7 +173,6 @@ def test_added_resources_pass_every_check_and_update_cleanly(
     project.uv_run("mypy")
     database = postgres.create_database("shop_resources")
     project.uv_run("pytest", "-q", "-p", "no:cacheprovider", env={"TEST_DATABASE_URL": database})
-    cli_database = postgres.create_database("shop_resources_cli")
     for command in (("upgrade", "head"), ("check",), ("downgrade", "base")):
         project.uv_run("alembic", *command, env={"DATABASE_URL": cli_database})
 

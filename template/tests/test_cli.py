@@ -1,9 +1,13 @@
 """The command-line tools answer a wrong environment with one line, never a traceback."""
 
+from pathlib import Path
+
 import pytest
 from pydantic import SecretStr
+from sqlalchemy import BigInteger, Column, Enum, MetaData, Table
 
 from app.core.config import Settings
+from tools import remove_resource
 from tools.cli import one_line_errors
 
 
@@ -32,3 +36,55 @@ def test_an_unreachable_database_is_one_line_and_exit_1(
     assert capsys.readouterr().err.splitlines() == [
         "Cannot reach the database (DATABASE_URL): [Errno 111] Connect call failed ('127.0.0.1', 1)"
     ]
+
+
+@pytest.fixture
+def shop(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A project's answers and registry: the service's task, a shelf, and a bin on a shelf."""
+    files = {
+        ".copier-answers.yml": "resource: task\nresource_fields: title:str(200)\n",
+        ".copier-answers.resource-shelf.yml": "resource: shelf\nresource_fields: label:text\n",
+        ".copier-answers.resource-bin.yml": "resource: bin\nresource_fields: at:ref(shelf)?\n",
+        ".copier-resources.yml": "resources: {task: {}, shelf: {}, bin: {}}\n",
+    }
+    for name, text in files.items():
+        (tmp_path / name).write_text(text)
+    monkeypatch.setattr(remove_resource, "PROJECT_DIR", tmp_path)
+    return tmp_path
+
+
+@pytest.mark.parametrize(
+    ("name", "refusal"),
+    [
+        ("crate", "'crate' is not a resource of this service (.copier-resources.yml lists: "),
+        ("task", "'task' is the service's own resource: its answers are the service's"),
+        ("shelf", "'shelf' is referred to by bin (ref(shelf)); remove or change those first."),
+    ],
+)
+def test_remove_resource_refuses_in_one_line_with_exit_2(
+    shop: Path, name: str, refusal: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    before = sorted(shop.iterdir())
+    assert remove_resource.main([name]) == 2
+    lines = capsys.readouterr().err.splitlines()
+    assert len(lines) == 1
+    assert lines[0].startswith(f"Nothing was removed: {refusal}")
+    assert sorted(shop.iterdir()) == before
+
+
+def test_a_removed_table_s_enum_types_go_with_it() -> None:
+    metadata = MetaData()
+    status = Enum("draft", "published", name="crate_status")
+    shared = Enum("a", "b", name="shared_kind")
+    crates = Table(
+        "crates",
+        metadata,
+        Column("id", BigInteger, primary_key=True),
+        Column("status", status),
+        Column("kind", shared),
+    )
+    Table("boxes", metadata, Column("id", BigInteger, primary_key=True), Column("kind", shared))
+    upgrade, downgrade = remove_resource.migration_code(crates, metadata)
+    drops = [line.strip() for line in upgrade.splitlines()]
+    assert drops == ["op.drop_table('crates')", """op.execute('DROP TYPE "crate_status"')"""]
+    assert "sa.Enum('draft', 'published', name='crate_status')" in downgrade
