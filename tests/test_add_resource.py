@@ -2,6 +2,7 @@
 resource mode): the service then passes all its checks, updates stay clean, and bad names or
 field specs are refused before anything is written."""
 
+import re
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -71,15 +72,7 @@ def add_resource(project: Project, name: str, fields: str, *options: str) -> Non
 
 def assert_one_line_refusal(project: Project) -> None:
     """A bad field spec: Copier's traceback around the message becomes the message; exit 2."""
-    command = ["uv", "run", "--no-sync", "python", "-m", "tools.add_resource", "gadget"]
-    refused = subprocess.run(
-        [*command, "--fields", "title:str"],
-        cwd=project.path,
-        env=project.environ,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    refused = tool(project, "add_resource", "gadget", "--fields", "title:str")
     assert refused.returncode == 2, refused.stderr
     assert refused.stderr.count("\n") == 1, refused.stderr
     assert refused.stderr.startswith("Nothing was added: 'title:str' is not a valid field.")
@@ -102,11 +95,16 @@ def remove_resource(project: Project, name: str, plural: str) -> str:
     return output
 
 
-def assert_removal_refused(project: Project, name: str, refusal: str) -> None:
-    command = ["uv", "run", "--no-sync", "python", "-m", "tools.remove_resource", name]
-    refused = subprocess.run(
+def tool(project: Project, name: str, *arguments: str) -> subprocess.CompletedProcess[str]:
+    """`python -m tools.NAME ARGUMENTS` in the project, whatever its exit status."""
+    command = ["uv", "run", "--no-sync", "python", "-m", f"tools.{name}", *arguments]
+    return subprocess.run(
         command, cwd=project.path, env=project.environ, capture_output=True, text=True, check=False
     )
+
+
+def assert_removal_refused(project: Project, name: str, refusal: str) -> None:
+    refused = tool(project, "remove_resource", name)
     assert (refused.returncode, refused.stderr) == (2, f"Nothing was removed: {refusal}\n")
     assert git("status", "--porcelain", "--untracked-files=all", cwd=project.path) == ""
 
@@ -141,6 +139,14 @@ def add_and_remove_again(project: Project, postgres: PostgresServer, database: s
     remove_resource(project, "shelf", "shelves")
     registry = yaml.safe_load((project.path / ".copier-resources.yml").read_text())
     assert set(registry["resources"]) == {"task"}
+    # Its create migration remains under the id the name gives: the name is not taken again.
+    again = tool(project, "add_resource", "shelf", "--fields", SHELF)
+    assert again.returncode == 2, again.stderr
+    assert re.fullmatch(
+        r"A resource 'shelf' existed before \(its migration \w{12} remains\); "
+        r"pick another name.\n",
+        again.stderr,
+    ), again.stderr
 
     # The caller runs `alembic upgrade head` and `alembic check` on this database again.
     project.uv_run("alembic", "upgrade", "head", env=environment)

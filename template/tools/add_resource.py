@@ -13,6 +13,7 @@ README.
 """
 
 import argparse
+import hashlib
 import re
 import shlex
 import subprocess
@@ -88,7 +89,18 @@ def main() -> int:
     if args.owned and service.get("auth") != "jwt":
         print("--owned needs a service with auth (copier update --data auth=jwt).", file=sys.stderr)
         return 2
-    heads = ScriptDirectory.from_config(Config(PROJECT_DIR / "alembic.ini")).get_heads()
+    scripts = ScriptDirectory.from_config(Config(PROJECT_DIR / "alembic.ini"))
+    # The resource's migration id comes from its name (copier.yml, `migration_revision`): a
+    # resource removed with tools.remove_resource left its create migration, under that id.
+    revision = hashlib.sha1(args.name.encode(), usedforsecurity=False).hexdigest()[:12]
+    if any(script.revision == revision for script in scripts.walk_revisions()):
+        print(
+            f"A resource {args.name!r} existed before (its migration {revision} remains); "
+            "pick another name.",
+            file=sys.stderr,
+        )
+        return 2
+    heads = scripts.get_heads()
     if len(heads) != 1:
         print(f"Alembic has {len(heads)} heads; merge them first (alembic merge).", file=sys.stderr)
         return 1

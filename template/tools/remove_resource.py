@@ -220,7 +220,7 @@ def write_migration(
     scripts.hooks = []  # run by tidy() below, once the file is complete
     script = scripts.generate_revision(
         util.rev_id(),
-        f"Drop the {table.name} table: the resource {name} was removed.",
+        f"Remove {name}: drop the {table.name} table.",
         head=head,
         upgrades=upgrade,
         downgrades=downgrade,
