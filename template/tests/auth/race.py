@@ -21,6 +21,7 @@ from app.core.config import Settings
 from app.main import create_app
 from app.models.user import User
 from app.repos.refresh_token import RefreshTokenRepository
+from app.repos.reset_token import ResetTokenRepository
 from app.security.credentials import Credentials
 from app.security.tokens import AccessClaims, new_token, token_digest
 from tests.clients import running
@@ -75,6 +76,18 @@ async def new_sessions(app: FastAPI, user_id: int, count: int) -> list[tuple[str
         await session.commit()
     access_token = credentials.access_tokens.issue(claims)
     return [(access_token, refresh_token) for refresh_token in refresh_tokens]
+
+
+async def new_reset_tokens(app: FastAPI, user_id: int, count: int) -> list[str]:
+    """Reset tokens of the user, as a reset email carries them."""
+    tokens = [new_token() for _ in range(count)]
+    async with app.state.database.session() as session:
+        repository = ResetTokenRepository(session)
+        expires_at = datetime.now(UTC) + timedelta(minutes=10)
+        for token in tokens:
+            await repository.add(user_id, token_digest(token), expires_at)
+        await session.commit()
+    return tokens
 
 
 async def unrevoked_refresh_tokens(app: FastAPI, user_id: int, *, but: str | None = None) -> int:

@@ -152,6 +152,18 @@ async def test_a_user_holds_a_bounded_number_of_keys(
     assert_problem(await client.post(KEYS, json={"name": "one more", "password": PASSWORD}), 409)
 
 
+async def test_the_right_password_is_no_failed_guess_when_the_creation_is_refused(
+    client: AsyncClient, settings: Settings
+) -> None:
+    """A creation refused after the password check (a scope the user lacks: 403) leaves no
+    failed guess behind: the owner is not locked out of their own password change."""
+    for _ in range(settings.login_max_failures + 1):
+        body = {"name": "x", "password": PASSWORD, "scopes": ["admin"]}
+        assert_problem(await client.post(KEYS, json=body), 403)
+    change = {"current_password": PASSWORD, "new_password": "a new password, long enough"}
+    assert (await client.post(f"{ME}/password", json=change)).status_code == 200
+
+
 async def test_bad_requests_are_refused_with_problems(client: AsyncClient) -> None:
     for body in (
         {},

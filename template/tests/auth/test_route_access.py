@@ -122,6 +122,13 @@ def legacy_router() -> APIRouter:
     async def open_to_all() -> str:
         return "open"
 
+    nested = APIRouter(prefix="/nested")  # a router of its own, included in this one
+
+    @nested.get("")
+    async def nested_read() -> str:
+        return "nested"
+
+    router.include_router(nested)
     return router
 
 
@@ -135,12 +142,14 @@ async def test_routes_that_authenticate_nobody_get_the_check(
         user = await add_user(legacy, "legacy@example.com")
         assert_problem(await client.get("/legacy"), 401)
         assert_problem(await client.post("/legacy/7", json={}), 401)
+        assert_problem(await client.get("/legacy/nested"), 401)
         assert (await client.get("/legacy/open")).status_code == 200
         signed_in = bearer(access_token(legacy, user))
         read = await client.get("/legacy", headers=signed_in)
         assert (read.status_code, read.json()) == (200, "data")
         assert read.headers["cache-control"] == "no-store"
         assert (await client.post("/legacy/7", json={}, headers=signed_in)).json() == 7
+        assert (await client.get("/legacy/nested", headers=signed_in)).json() == "nested"
 
 
 async def test_answers_to_a_signed_in_caller_are_not_stored(
