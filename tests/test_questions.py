@@ -169,6 +169,18 @@ def test_plurals_named_like_the_templates_own_tests_are_accepted(
         ("ratio:float<1=1", "is outside the field's bounds (<1)"),
         ("name:str(10)=two words", "is not a valid field"),
         ("owner:ref(customer)", "ref(customer) names no existing resource"),
+        ("status:enum()", "enum(...) needs at least one value"),
+        ("status:enum(draft,,archived)", "needs at least one value and no empty ones"),
+        ("status:enum(draft,Published)", "'Published' is not a lowercase identifier"),
+        ("status:enum(in-review)", "the enum value 'in-review' is not a lowercase identifier"),
+        ("status:enum(" + "v" * 64 + ")", "is longer than 63 characters"),
+        ("status:enum(draft,draft)", "the enum value 'draft' is listed twice"),
+        ("status:enum(draft,published)=archived", "'archived' is not one of its values (draft, p"),
+        ("status:enum(a,b)>=1", "bounds (>=, <=, >, <) apply to numbers only, not to enum"),
+        ("sort:enum(a,b)", "which the list's own 'sort' parameter takes"),
+        ("q:str(20)", "a str field of up to 200 characters filters lists by a query parameter"),
+        ("read:enum(a,b)", "its enum class TaskRead (resource + field) would take a name"),
+        ("status_input:enum(a) task_status:int", "both name their input type TaskStatusInput"),
     ],
 )
 def test_bad_field_specs_are_refused(tmp_path: Path, spec: str, message: str) -> None:

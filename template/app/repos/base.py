@@ -12,10 +12,12 @@ from functools import cache
 from typing import Any, Self, cast
 
 from sqlalchemy import (
+    ARRAY,
     BindParameter,
     ColumnElement,
     Insert,
     Select,
+    any_,
     bindparam,
     func,
     insert,
@@ -49,6 +51,9 @@ class Repository[ModelT: Entity, ReadT: Record, ParamsT: ListParams]:
     # parameters); `_filter_conditions` turns them into clauses, `conditions` adds others.
     searched_columns: tuple[str, ...] = ()
     filtered_columns: tuple[str, ...] = ()
+    # Of `filtered_columns`, those whose parameter takes several values (a list; an enum's): a row
+    # matches any of them. One array parameter, so the statement's SQL is the same for any count.
+    any_of_columns: tuple[str, ...] = ()
 
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
@@ -178,11 +183,15 @@ class Repository[ModelT: Entity, ReadT: Record, ParamsT: ListParams]:
             columns = [getattr(self.model, name) for name in self.searched_columns]
             search: BindParameter[str] = bindparam("search")
             conditions.append(or_(*(column.ilike(search, escape="\\") for column in columns)))
-        conditions += [
-            getattr(self.model, name) == bindparam(f"filter_{name}")
-            for name in self.filtered_columns
-            if f"filter_{name}" in values
-        ]
+        for name in self.filtered_columns:
+            if f"filter_{name}" not in values:
+                continue
+            column = getattr(self.model, name)
+            if name in self.any_of_columns:
+                bound = bindparam(f"filter_{name}", type_=ARRAY(column.type))
+                conditions.append(column == any_(bound))
+            else:
+                conditions.append(column == bindparam(f"filter_{name}"))
         return conditions
 
     def _page_parameters(self, params: ParamsT) -> dict[str, Any]:

@@ -22,9 +22,12 @@ def contract_name(path: str) -> str:
 
 
 def type_of(schema: dict[str, Any], spec: dict[str, Any]) -> str:
-    """A short description of a JSON schema: 'string(date)', 'integer|null', 'Problem', ..."""
+    """A short description of a JSON schema: 'string(date)', 'integer|null', 'Problem', ...;
+    an enum names its values: 'PostStatus(draft,published)'."""
     if "$ref" in schema:
-        return str(schema["$ref"]).rsplit("/", 1)[-1]
+        name = str(schema["$ref"]).rsplit("/", 1)[-1]
+        values = spec["components"]["schemas"][name].get("enum")
+        return f"{name}({','.join(values)})" if values else name
     if "anyOf" in schema:
         return "|".join(type_of(option, spec) for option in schema["anyOf"])
     if schema.get("type") == "array":
