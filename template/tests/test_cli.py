@@ -85,6 +85,8 @@ def test_a_removed_table_s_enum_types_go_with_it() -> None:
     )
     Table("boxes", metadata, Column("id", BigInteger, primary_key=True), Column("kind", shared))
     upgrade, downgrade = remove_resource.migration_code(crates, metadata)
+    for body in (upgrade, downgrade):  # as the script template writes them into a function
+        compile(f"def upgrade() -> None:\n    {body}\n", "migration", "exec")
     drops = [line.strip() for line in upgrade.splitlines()]
     assert drops == ["op.drop_table('crates')", """op.execute('DROP TYPE "crate_status"')"""]
     assert "sa.Enum('draft', 'published', name='crate_status')" in downgrade

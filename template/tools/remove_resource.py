@@ -18,6 +18,7 @@ import re
 import shutil
 import subprocess
 import sys
+import textwrap
 from pathlib import Path
 from typing import Any
 
@@ -90,21 +91,21 @@ def refuse_unless_removable(name: str, registry: dict[str, Any]) -> None:
     if name not in resources:
         known = ", ".join(sorted(resources)) or "none"
         raise RefusedError(
-            f"'{name}' is not a resource of this service ({REGISTRY} lists: {known})."
+            f"{name!r} is not a resource of this service ({REGISTRY} lists: {known})."
         )
     if read_yaml(SERVICE_ANSWERS).get("resource") == name:
         raise RefusedError(
-            f"'{name}' is the service's own resource: its answers are the service's "
+            f"{name!r} is the service's own resource: its answers are the service's "
             f"({SERVICE_ANSWERS}), and the auth, jobs and tests code use it; keep it, or "
             "remove it by hand (docs/resources.md)."
         )
     if not (PROJECT_DIR / answers_file(name)).exists():
         raise RefusedError(
-            f"{answers_file(name)} is missing: '{name}' was not added by add_resource."
+            f"{answers_file(name)} is missing: {name!r} was not added by add_resource."
         )
     if found := referrers(name):
         raise RefusedError(
-            f"'{name}' is referred to by {', '.join(found)} (ref({name})); remove or change "
+            f"{name!r} is referred to by {', '.join(found)} (ref({name})); remove or change "
             "those first."
         )
 
@@ -182,15 +183,19 @@ def migration_code(table: Table, metadata: MetaData) -> tuple[str, str]:
     drops += [ops.ExecuteSQLOp(f'DROP TYPE "{name}"') for name in own_enum_types(table, metadata)]
     upgrade = render_python_code(ops.UpgradeOps(ops=drops), migration_context=context)
     downgrade = render_python_code(ops.DowngradeOps(ops=creates), migration_context=context)
-    comment = "# Recreates the table as it was, empty (its rows went with the upgrade).\n"
-    return without_banner(upgrade), comment + without_banner(downgrade)
+    comment = "# Recreates the table as it was, empty (its rows went with the upgrade)."
+    return function_body([upgrade]), function_body([comment, downgrade])
 
 
-def without_banner(code: str) -> str:
-    """Alembic's rendering without its "auto generated - please adjust" comment lines."""
-    return "\n".join(
-        line for line in code.strip().splitlines() if not line.strip().startswith("# ###")
-    )
+def function_body(pieces: list[str]) -> str:
+    """`pieces` of code as the script template's `${upgrades}` takes them: every line indented
+    as in a function but the first (the template indents it), without Alembic's "auto generated
+    - please adjust" comment lines."""
+    lines = []
+    for piece in pieces:
+        kept = [line for line in piece.splitlines() if not line.strip().startswith("# ###")]
+        lines += textwrap.dedent("\n".join(kept)).strip().splitlines()
+    return textwrap.indent("\n".join(lines), "    ").lstrip()
 
 
 def accepted_findings_block() -> str:
