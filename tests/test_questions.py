@@ -160,6 +160,8 @@ def test_plurals_named_like_the_templates_own_tests_are_accepted(
         ("count:int>=1.5", "bounds must be whole numbers"),
         ("count:int??", "repeat ? or ! at most once"),
         ("data:json!", "json fields cannot be unique"),
+        # One row per value at most: a closed set is no identifier.
+        ("status:enum(a,b)!", "enum fields cannot be unique"),
         ("done:bool=yes", "a bool default is true or false"),
         ("count:int=many", "default must be a whole number"),
         ("due:date=tomorrow", "the only date default is 'today'"),
