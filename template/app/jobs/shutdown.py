@@ -12,6 +12,11 @@ signals itself (`Shutdown.on_signals`), and a worker middleware (`Shutdown.middl
 the cancellation of a job into `JobInterruptedError`, which every task's strategy retries
 (`retry_interrupted`). An abort asked for by a user (`cancel_job_by_id(..., abort=True)`)
 stays an abort.
+
+A fetch that was under way when the stop came still starts its job in procrastinate (the
+worker's pool opens connections on demand, so a fetch can even run after the interrupted jobs
+went back to the queue, and take one of them again). `StopAwareJobManager` puts such a job back
+in the queue as it was, without counting an attempt: no job starts once the worker stops.
 """
 
 import asyncio
@@ -21,15 +26,37 @@ from collections.abc import Awaitable, Callable, Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from procrastinate import BaseRetryStrategy, JobContext, RetryDecision, exceptions
+from procrastinate import (
+    App,
+    BaseConnector,
+    BaseRetryStrategy,
+    JobContext,
+    RetryDecision,
+    exceptions,
+)
 from procrastinate.job_context import AbortReason
 from procrastinate.jobs import Job
+from procrastinate.manager import JobManager
 from procrastinate.tasks import Task
 from procrastinate.worker import Worker
 
 logger = logging.getLogger(__name__)
 
 SIGNALS = (signal.SIGTERM, signal.SIGINT)
+
+# procrastinate has no function to give a job back untouched. Back to `todo` with its attempts,
+# and the NOTIFY procrastinate's insert trigger would send, so that another worker takes it now.
+RELEASE_JOB = """
+    WITH released AS (
+        UPDATE procrastinate_jobs SET status = 'todo', worker_id = NULL
+         WHERE id = %(job_id)s AND status = 'doing'
+        RETURNING queue_name,
+                  json_build_object('type', 'job_inserted', 'job_id', id)::text AS payload
+    )
+    SELECT pg_notify('procrastinate_queue_v1#' || queue_name, payload)::text AS queue_notified,
+           pg_notify('procrastinate_any_queue_v1', payload)::text AS any_notified
+      FROM released
+"""
 
 
 class JobInterruptedError(Exception):
@@ -51,6 +78,38 @@ class RetryInterrupted(BaseRetryStrategy):
             return None
         retry = self.strategy.get_retry_exception(exception=exception, job=job)
         return retry.retry_decision if retry else None
+
+
+class StopAwareJobManager(JobManager):
+    """procrastinate's job manager for a worker: a job fetched once `stopping()` is true goes
+    back to the queue instead of starting."""
+
+    def __init__(self, connector: BaseConnector, stopping: Callable[[], bool]) -> None:
+        super().__init__(connector)
+        self.stopping = stopping
+
+    async def fetch_job(self, queues: Iterable[str] | None, worker_id: int) -> Job | None:
+        job = await super().fetch_job(queues, worker_id)
+        if job is None or not self.stopping():
+            return job
+        try:
+            await self.connector.execute_query_all_async(RELEASE_JOB, job_id=job.id)
+        except Exception:  # e.g. its queueing lock was taken again meanwhile: it runs instead
+            logger.exception("Job %s (%s) could not go back to the queue", job.id, job.task_name)
+            return job
+        logger.info("Job %s (%s) back in the queue: the worker is stopping", job.id, job.task_name)
+        return None
+
+
+@contextmanager
+def no_job_once_stopping(jobs: App, stopping: Callable[[], bool]) -> Iterator[None]:
+    """While in the block, `jobs`' worker starts no job it fetched once `stopping()` is true."""
+    own = jobs.job_manager
+    jobs.job_manager = StopAwareJobManager(own.connector, stopping)
+    try:
+        yield
+    finally:
+        jobs.job_manager = own
 
 
 class QuietInterruptions(logging.Filter):

@@ -1,12 +1,20 @@
 """A worker whose emails become rows of `probe_deliveries`, for the scale tests to count.
 
 `python -m tests.jobs.probe_worker`, configured by the environment like `app.jobs.worker`,
-plus PROBE_DELAY: the seconds each email takes to send.
+plus PROBE_DELAY: the seconds each email takes to send, and PROBE_FETCH_DELAY: the seconds
+each fetch of a job but the first waits before it queries (a slow database, or a pool opening a
+connection), so that a test can stop the worker while a fetch is under way: it logs
+`FETCH_WAITS` as it starts waiting.
 """
 
 import asyncio
+import itertools
+import logging
 import os
+from collections.abc import Iterable
 
+from procrastinate.jobs import Job
+from procrastinate.manager import JobManager
 from sqlalchemy import text
 
 from app.core.config import get_settings
@@ -16,6 +24,7 @@ from app.db.session import Database
 from app.jobs import worker
 
 CREATE_TABLE = "CREATE TABLE IF NOT EXISTS probe_deliveries (subject text, worker_pid int)"
+FETCH_WAITS = "A fetch of a job waits"
 INSERT = text("INSERT INTO probe_deliveries (subject, worker_pid) VALUES (:subject, :pid)")
 
 
@@ -31,7 +40,25 @@ class TableMailSender:
             await session.commit()
 
 
+def slow_fetches(seconds: float) -> None:
+    """Every fetch of a job but the first waits `seconds` before it queries."""
+    fetch_job = JobManager.fetch_job
+    calls = itertools.count()
+
+    async def slow_fetch_job(
+        self: JobManager, queues: Iterable[str] | None, worker_id: int
+    ) -> Job | None:
+        if next(calls):
+            logging.getLogger(__name__).warning("%s %s s", FETCH_WAITS, seconds)
+            await asyncio.sleep(seconds)
+        return await fetch_job(self, queues, worker_id)
+
+    JobManager.fetch_job = slow_fetch_job  # type: ignore[method-assign]
+
+
 async def main() -> None:
+    if delay := os.environ.get("PROBE_FETCH_DELAY"):
+        slow_fetches(float(delay))
     settings = get_settings()
     configure_logging(settings)
     database = Database.connect(settings)

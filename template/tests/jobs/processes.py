@@ -21,17 +21,18 @@ class WorkerProcess:
     process: asyncio.subprocess.Process
     lines: list[str] = field(default_factory=list)
 
-    async def wait_for_line(self, text: str) -> str:
-        """The first line logged that contains `text`, waiting for it."""
+    async def wait_for_line(self, text: str, *, after: str = "") -> str:
+        """The first line logged that contains `text` (after the first that contains `after`),
+        waiting for it."""
         try:
             async with asyncio.timeout(DEADLINE_SECONDS):
-                while not (found := next((line for line in self.lines if text in line), None)):
+                while not (found := self._find(text, after)):
                     if not await self._read_line():
                         break
         except TimeoutError:
             found = None
         if found is None:
-            raise AssertionError(f"{text!r} not logged:\n{self.output}")
+            raise AssertionError(f"{text!r} not logged after {after!r}:\n{self.output}")
         return found
 
     async def exit_code(self) -> int:
@@ -47,6 +48,12 @@ class WorkerProcess:
     @property
     def output(self) -> str:
         return "".join(self.lines)
+
+    def _find(self, text: str, after: str) -> str | None:
+        lines = iter(self.lines)
+        if after and not any(after in line for line in lines):
+            return None
+        return next((line for line in lines if text in line), None)
 
     async def _read_line(self) -> bool:
         assert self.process.stdout is not None
