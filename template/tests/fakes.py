@@ -2,6 +2,10 @@
 
 from datetime import UTC, datetime
 
+from sqlalchemy import event
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
+
 from app.db.base import Entity
 from app.repos.base import Repository
 from app.schemas.base import Record
@@ -11,13 +15,19 @@ from app.schemas.pagination import Listing, ListParams
 class InMemoryRepository[ModelT: Entity, ReadT: Record, ParamsT: ListParams](
     Repository[ModelT, ReadT, ParamsT]
 ):
-    """Keeps entities in a dict and counts commits; paging is by id only."""
+    """Keeps entities in a dict, and counts the commits of its session (one without a
+    database: the service commits it, `Service.commit`); paging is by id only."""
 
     def __init__(self, model: type[ModelT], read_model: type[ReadT]) -> None:
+        super().__init__(AsyncSession())
         self.model = model
         self.read_model = read_model
         self.rows: dict[int, ModelT] = {}
         self.commits = 0
+        event.listen(self.session.sync_session, "after_commit", self._count_commit)
+
+    def _count_commit(self, session: Session) -> None:
+        self.commits += 1
 
     async def read(self, id_: int) -> ReadT | None:
         entity = self.rows.get(id_)
@@ -38,16 +48,11 @@ class InMemoryRepository[ModelT: Entity, ReadT: Record, ParamsT: ListParams](
         self.rows[entity.id] = entity
         return entity
 
-    async def create(self, entity: ModelT) -> ReadT:
-        await self.add(entity)
-        await self.commit()
-        return self.record_of(entity)
+    async def insert_alone(self, entity: ModelT) -> ReadT:
+        return self.record_of(await self.add(entity))
 
     async def delete(self, entity: ModelT) -> None:
         del self.rows[entity.id]
 
     async def flush(self) -> None:
         pass
-
-    async def commit(self) -> None:
-        self.commits += 1

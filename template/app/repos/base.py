@@ -3,7 +3,8 @@
 A repository only talks to the database. Reads return the resource's `Read` schema, validated
 straight from the selected columns (cheaper than loading ORM objects); changes work on ORM
 objects. It turns the database failures a client can act on (duplicates, dangling references,
-stale versions) into `app.core.errors` types. Committing is the service's decision.
+stale versions) into `app.core.errors` types. It never commits: its service does
+(`app.services.base.Service.commit`).
 """
 
 from collections.abc import Callable, Hashable, Iterator
@@ -109,20 +110,20 @@ class Repository[ModelT: Entity, ReadT: Record, ParamsT: ListParams]:
         return self.read_model.model_validate(entity)
 
     async def add(self, entity: ModelT) -> ModelT:
+        """Add `entity` to the session's transaction (flushed: it has its id)."""
         self.session.add(entity)
         await self.flush()
         return entity
 
-    async def create(self, entity: ModelT) -> ReadT:
-        """Insert `entity` and commit; returns its record. One INSERT ... RETURNING, committed
-        on its own when it is the session's first statement; through the ORM (add, flush,
-        commit) when the session holds other changes or the model needs the ORM to insert it
-        (column defaults computed in Python, insert events)."""
+    async def insert_alone(self, entity: ModelT) -> ReadT:
+        """Add `entity`; its record. One INSERT ... RETURNING when the session holds no other
+        change: sent outside a transaction (the session's first statement), the database commits
+        it on its own, so only `ResourceService.commit_new` calls this, for a unit of work that
+        is this one insert. Through the ORM (`add`) when the session holds other changes or the
+        model needs the ORM to insert it (column defaults computed in Python, insert events)."""
         values = insert_values(entity)
         if values is None or self.session.new or self.session.dirty or self.session.deleted:
-            await self.add(entity)
-            await self.commit()
-            return self.record_of(entity)
+            return self.record_of(await self.add(entity))
 
         def build() -> Insert:
             columns = self.model.__table__.columns
@@ -130,9 +131,8 @@ class Repository[ModelT: Entity, ReadT: Record, ParamsT: ListParams]:
             bound = {columns[name]: bindparam(name) for name in values}
             return insert(self.model).values(bound).returning(*record_columns(self.model))
 
-        with self._client_errors():
+        with self.client_errors():
             rows = await fetch_rows(self.session, (self.model, "insert", *values), build, values)
-        await self.commit()
         return self.read_model.model_validate(rows[0])
 
     async def delete(self, entity: ModelT) -> None:
@@ -140,12 +140,8 @@ class Repository[ModelT: Entity, ReadT: Record, ParamsT: ListParams]:
         await self.flush()
 
     async def flush(self) -> None:
-        with self._client_errors():
+        with self.client_errors():
             await self.session.flush()
-
-    async def commit(self) -> None:
-        with self._client_errors():
-            await self.session.commit()
 
     def conditions(self, params: ParamsT) -> list[ColumnElement[bool]]:
         """WHERE clauses for list filters beyond `searched_columns` and `filtered_columns`:
@@ -253,8 +249,9 @@ class Repository[ModelT: Entity, ReadT: Record, ParamsT: ListParams]:
         return encode_cursor(params.sort, values)
 
     @contextmanager
-    def _client_errors(self) -> Iterator[None]:
-        """Re-raise the database errors a client can act on as domain errors."""
+    def client_errors(self) -> Iterator[None]:
+        """Re-raise the database errors a client can act on as domain errors (around a flush,
+        and around the commit of the service that owns the session: `Service.commit`)."""
         try:
             yield
         except IntegrityError as error:

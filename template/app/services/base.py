@@ -1,9 +1,13 @@
-"""The generic service: create, read, update and delete for one resource.
+"""What every service shares: the session it works in and the one way to commit it, and the
+generic service (create, read, update and delete for one resource).
 
-Each change is committed before the method returns, so a failed commit reaches the client as
-an error (never after a 2xx response has gone out).
+A service owns its unit of work: repositories add, change and delete, never commit; a service
+commits through `Service.commit` before its method returns, so that a failed commit reaches the
+client as an error (never after a 2xx response has gone out), and a violation a client caused
+as a domain error. tests/test_commits.py fails when anything else in app/ commits.
 """
 
+from contextlib import AbstractContextManager, nullcontext
 from typing import Self
 
 from pydantic import BaseModel
@@ -16,19 +20,37 @@ from app.schemas.base import Record
 from app.schemas.pagination import Listing, ListParams
 
 
+class Service:
+    """A service on `session`: its methods commit what they change through `commit`."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    def client_errors(self) -> AbstractContextManager[None]:
+        """Where the database's refusals a client caused become domain errors: none here; a
+        service of one resource translates its repository's (`Repository.client_errors`)."""
+        return nullcontext()
+
+    async def commit(self) -> None:
+        """Commit the session: the one place where a service's changes become durable."""
+        with self.client_errors():
+            await self.session.commit()
+
+
 class ResourceService[
     ModelT: Entity,
     ReadT: Record,
     CreateT: BaseModel,
     UpdateT: BaseModel,
     ParamsT: ListParams,
-]:
+](Service):
     """Each resource's service names its repository class and its name in messages."""
 
     name = "Resource"
     repository_class: type[Repository[ModelT, ReadT, ParamsT]]
 
     def __init__(self, repository: Repository[ModelT, ReadT, ParamsT]) -> None:
+        super().__init__(repository.session)
         self.repository = repository
 
     @classmethod
@@ -41,8 +63,20 @@ class ResourceService[
         """The ORM object a create adds."""
         return self.repository.model(**data.model_dump())
 
+    def client_errors(self) -> AbstractContextManager[None]:
+        return self.repository.client_errors()
+
     async def create(self, data: CreateT) -> ReadT:
-        return await self.repository.create(self.new_entity(data))
+        """Add the record, and commit."""
+        return await self.commit_new(self.new_entity(data))
+
+    async def commit_new(self, entity: ModelT) -> ReadT:
+        """Add `entity` and commit, as the whole unit of work: one INSERT ... RETURNING, which
+        the database commits on its own when nothing else is pending (`Repository.insert_alone`);
+        else through the ORM. Queue jobs or change other rows? `add` them, then `commit`."""
+        record = await self.repository.insert_alone(entity)
+        await self.commit()
+        return record
 
     async def read(self, id_: int) -> ReadT:
         """The resource's record, to show."""
@@ -56,7 +90,7 @@ class ResourceService[
         return await self.repository.read_page(params)
 
     async def load_entity(self, id_: int) -> ModelT:
-        """The resource's ORM object, to change."""
+        """The resource's ORM object, to change (update, delete): override it to lock the row."""
         entity = await self.repository.load_entity(id_)
         if entity is None:
             raise self._not_found(id_)
@@ -66,17 +100,22 @@ class ResourceService[
         """Change the fields present in `data`; `expected_version` guards against lost updates."""
         entity = await self.load_entity(id_)
         self._check_version(entity, expected_version)
+        await self.apply_update(entity, data)
+        await self.commit()
+        return self.repository.record_of(entity)
+
+    async def apply_update(self, entity: ModelT, data: UpdateT) -> None:
+        """Set the fields present in `data` on `entity`: override it for a rule on changes
+        (call this one, then add yours), as `new_entity` for creations."""
         for field, value in data.model_dump().items():
             setattr(entity, field, value)
-        await self.repository.commit()
-        return self.repository.record_of(entity)
 
     async def delete(self, id_: int, expected_version: int | None = None) -> None:
         """Delete the resource; `expected_version` guards against deleting a changed one."""
         entity = await self.load_entity(id_)
         self._check_version(entity, expected_version)
         await self.repository.delete(entity)
-        await self.repository.commit()
+        await self.commit()
 
     def _not_found(self, id_: int) -> NotFoundError:
         return NotFoundError(f"{self.name} {id_} does not exist.")
