@@ -89,7 +89,7 @@ DEV = "uv run python -m tools.dev"
 SERVE = f"cd ~/my-service && {DEV}"
 CONFLICTS_GREP = "git grep -n -e '^<<<<<<< ' -e '^>>>>>>> '"
 NO_MARKERS = "git grep exits 1 when it finds nothing: no conflict markers is the answer expected"
-CHECKS = "uv run ruff check . && uv run ruff format --check . && uv run mypy"
+CHECKS = "uv run ruff check . && uv run ruff format --check . && uv run mypy && uv run lint-imports"
 COPY_HEAD = 'uvx copier copy --vcs-ref=HEAD --defaults "$PWD" ~/my-service'
 ADD_CUSTOMER = (
     'uv run python -m tools.add_resource customer --fields "name:str(100) email:str(200)! '

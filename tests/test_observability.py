@@ -14,6 +14,7 @@ from tests.support.paths import TEMPLATE_ROOT
 CHOICES = [[], ["otel"], ["prometheus"], ["otel", "prometheus"]]
 OTEL_FILES = [
     "app/core/telemetry.py",
+    "app/db/tracing.py",
     "tests/observability/test_tracing.py",
     "tests/observability/test_otlp_export.py",
     "tests/observability/otlp_receiver.py",

@@ -17,10 +17,10 @@ from pydantic import ValidationError
 
 from app.core.config import Settings, get_settings
 from app.core.errors import ConflictError
+from app.core.scopes import SCOPES
 from app.db.session import Database
 from app.schemas.user import UserCreate, UserRead
 from app.security.credentials import Credentials
-from app.security.principal import SCOPES
 from app.services.user import UserService
 from tools.cli import one_line_errors
 from tools.local_database import serving

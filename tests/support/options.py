@@ -43,6 +43,8 @@ TOGGLES = (
         "none",
         (
             "app/api/auth.py",
+            "app/core/scopes.py",
+            "app/models/owned.py",
             "app/security/tokens.py",
             "app/services/auth.py",
             "tests/auth/users.py",
@@ -82,7 +84,7 @@ TOGGLES = (
         "procrastinate",
         "none",
         # (not app/core/mail.py: auth brings it too)
-        ("app/jobs/worker.py", "tests/jobs/test_scale.py"),
+        ("app/jobs/worker.py", "app/core/job_settings.py", "tests/jobs/test_scale.py"),
         head_question="jobs_after_revision",
         after_off=(  # docs/jobs.md, "Turning jobs off": the applied migration stays
             (
@@ -115,6 +117,7 @@ TOGGLES = (
         (),
         (
             "app/core/telemetry.py",
+            "app/db/tracing.py",
             "app/api/metrics.py",
             "tests/observability/service.py",
             "tests/observability/test_tracing.py",

@@ -1,13 +1,8 @@
-"""Who a request acts for, and the scopes that grant more than a user's own records."""
+"""Who a request acts for: a user, with the scopes that grant more than their own records."""
 
 from dataclasses import dataclass
-from typing import Literal
 
-# Every scope the service knows, and what it grants (Swagger UI's Authorize dialog shows it).
-# Adding one: docs/auth.md, "Adding a scope".
-Scope = Literal["admin"]
-ADMIN_SCOPE: Scope = "admin"
-SCOPES: dict[str, str] = {ADMIN_SCOPE: "See and change every record, and manage users."}
+from app.core.scopes import ADMIN_SCOPE
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,9 +11,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_asyn
 
 from app.core.config import Settings
 from app.core.mail import Email
+from app.core.scopes import ADMIN_SCOPE
 from app.models.user import User
 from app.security.credentials import Credentials
-from app.security.principal import ADMIN_SCOPE
 from app.security.tokens import AccessClaims
 
 PASSWORD = "correct horse battery staple"  # noqa: S105  (every test user's password)
