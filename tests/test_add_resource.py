@@ -37,7 +37,7 @@ TABLE_DEFINITIONS = """
 """
 
 # Between them, every field kind; `order` refers to `customer`.
-CUSTOMER = "name:str(100) email:str(200)! vip:bool=false since:date? tier:int>=0<=5=0"
+CUSTOMER = "name:str(100) email:email! vip:bool=false since:date? tier:int>=0<=5=0"
 ORDER = (
     "customer:ref(customer) note:text? total:decimal(10,2)>=0 quantity:int>=1 weight:float>0? "
     "serial:bigint? placed_at:datetime=now token:uuid=random data:json? sku:str(40)!"

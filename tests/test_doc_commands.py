@@ -92,7 +92,7 @@ NO_MARKERS = "git grep exits 1 when it finds nothing: no conflict markers is the
 CHECKS = "uv run ruff check . && uv run ruff format --check . && uv run mypy && uv run lint-imports"
 COPY_HEAD = 'uvx copier copy --vcs-ref=HEAD --defaults "$PWD" ~/my-service'
 ADD_CUSTOMER = (
-    'uv run python -m tools.add_resource customer --fields "name:str(100) email:str(200)! '
+    'uv run python -m tools.add_resource customer --fields "name:str(100) email:email! '
     'vip:bool=false"'
 )
 ADD_ORDER = (

@@ -171,7 +171,7 @@ def field_types(draw: st.DrawFn, kind: str) -> tuple[str, str, str]:
 
 
 KINDS = ["str", "text", "int", "bigint", "float", "decimal", "bool", "date", "datetime", "uuid"]
-KINDS += ["json", "ref", "enum"]
+KINDS += ["json", "ref", "enum", "email"]
 
 
 @dataclass(frozen=True)

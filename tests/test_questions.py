@@ -166,6 +166,8 @@ def test_plurals_named_like_the_templates_own_tests_are_accepted(
         ("count:int=many", "default must be a whole number"),
         ("due:date=tomorrow", "the only date default is 'today'"),
         ("data:json=x", "json fields cannot have a default"),
+        ("contact:email=a@b.example", "email fields cannot have a default"),
+        ("contact:email>=1", "bounds (>=, <=, >, <) apply to numbers only, not to email"),
         ("code:str(3)=toolong", "is longer than str(3) holds"),
         ("stock:int>=0=-5", "is outside the field's bounds (>=0)"),
         ("ratio:float<1=1", "is outside the field's bounds (<1)"),
