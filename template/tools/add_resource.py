@@ -101,9 +101,9 @@ def main() -> int:
         )
         return 2
     heads = scripts.get_heads()
-    if len(heads) != 1:
+    if len(heads) != 1:  # refused like tools.remove_resource refuses it: exit 2
         print(f"Alembic has {len(heads)} heads; merge them first (alembic merge).", file=sys.stderr)
-        return 1
+        return 2
     command = copier_command(args, heads[0])
     print("$", shlex.join(command), flush=True)
     return run_copier(command)

@@ -53,8 +53,20 @@ def answers_file(name: str) -> str:
 
 
 def read_yaml(name: str) -> dict[str, Any]:
-    loaded = yaml.safe_load((PROJECT_DIR / name).read_text())
+    try:
+        loaded = yaml.safe_load((PROJECT_DIR / name).read_text())
+    except (OSError, yaml.YAMLError) as error:
+        reason = str(error).splitlines()[0]
+        raise RefusedError(f"{name} cannot be read ({reason}); restore it from git.") from None
     return loaded if isinstance(loaded, dict) else {}
+
+
+def plural_of(name: str, registry: dict[str, Any]) -> str:
+    entry = (registry.get("resources") or {}).get(name)
+    plural = entry.get("plural") if isinstance(entry, dict) else None
+    if not isinstance(plural, str):
+        raise RefusedError(f"{REGISTRY} gives no plural for {name!r}; restore it from git.")
+    return plural
 
 
 def resource_files(name: str, plural: str) -> list[str]:
@@ -272,7 +284,7 @@ def main(argv: list[str] | None = None) -> int:
         refuse_unless_clean()
         scripts = ScriptDirectory.from_config(Config(PROJECT_DIR / "alembic.ini"))
         head = the_head(scripts)
-        plural = str(registry["resources"][name]["plural"])
+        plural = plural_of(name, registry)
         table, metadata = model_table(plural)
     except RefusedError as refused:
         print(f"Nothing was removed: {refused}", file=sys.stderr)
