@@ -3,7 +3,7 @@
     uv run python -m tools.add_resource invoice --fields "customer:ref(customer) total_cents:int>=0"
 
 With --owned (a service with auth), each record belongs to the user who created it: other users
-get 404, admins see all (docs/auth.md).
+get 404, admins see all (docs/template/auth.md).
 
 It runs Copier with the template this project was made from, at the same version, in resource
 mode: the model, schemas, repository, service, routes, migration (after the current Alembic

@@ -109,7 +109,7 @@ def refuse_unless_removable(name: str, registry: dict[str, Any]) -> None:
         raise RefusedError(
             f"{name!r} is the service's own resource: its answers are the service's "
             f"({SERVICE_ANSWERS}), and the auth, jobs and tests code use it; keep it, or "
-            "remove it by hand (docs/resources.md)."
+            "remove it by hand (docs/template/resources.md)."
         )
     if not (PROJECT_DIR / answers_file(name)).exists():
         raise RefusedError(

@@ -39,8 +39,8 @@ def service_dependency[ServiceT: SessionService](service_class: type[ServiceT]) 
     """`Depends` on `service_class` built on a session of the request's own.
 
     One dependency, not a service dependency on a session dependency: each level of dependency
-    resolution costs CPU on every request (docs/performance.md). When a service has owners, this
-    is where the request's principal is read and passed to `from_session`.
+    resolution costs CPU on every request (docs/template/performance.md). When a service has
+    owners, this is where the request's principal is read and passed to `from_session`.
     """
 
     async def provide(request: Request) -> AsyncIterator[ServiceT]:

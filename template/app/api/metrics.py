@@ -1,7 +1,7 @@
 """Prometheus metrics, served on a port of their own (METRICS_HOST:METRICS_PORT), never beside
 the API: a port that is not published cannot be scraped by the public.
 
-Series (see docs/observability.md):
+Series (see docs/template/observability.md):
 - `http_requests_total` and `http_request_duration_seconds` by `method`, `route` (the route
   template, never the raw path) and `status`; health checks are not counted;
 - `db_pool_connections_in_use`, `db_pool_overflow`, `db_pool_waiting` and

@@ -1,6 +1,6 @@
 """The scopes the service knows, and what each grants: the one list the schemas validate against,
 the sign-in form offers (Swagger UI's Authorize dialog shows it) and `app.security` checks.
-Adding one: docs/auth.md, "Adding a scope"."""
+Adding one: docs/template/auth.md, "Adding a scope"."""
 
 from typing import Literal
 

@@ -2,9 +2,9 @@
 
 Why this is hand-written: SQLAlchemy's execution path (execution context, cursor adaptation,
 result processing, the greenlet hop) was about 30% of the CPU of a read, and each request's
-session wrapped its one SELECT in BEGIN and ROLLBACK (docs/performance.md). The repositories
-still build every statement with SQLAlchemy; this module compiles each shape once and sends it
-with asyncpg's own `fetch`, on the session's connection:
+session wrapped its one SELECT in BEGIN and ROLLBACK (docs/template/performance.md). The
+repositories still build every statement with SQLAlchemy; this module compiles each shape once
+and sends it with asyncpg's own `fetch`, on the session's connection:
 
 - outside a transaction (the request's first statement): alone, one round trip, no BEGIN;
 - inside one (the ORM has run something, or a test's outer transaction): as part of it;
@@ -20,7 +20,7 @@ result column of a type asyncpg does not decode to the value SQLAlchemy would gi
 SQLAlchemy's either way: the driver's exception is translated by SQLAlchemy's asyncpg adapter
 and wrapped as `Connection.execute` wraps it.
 
-No request can leave a connection that harms the next one (docs/request-path.md, "Faults"):
+No request can leave a connection that harms the next one (docs/template/request-path.md, "Faults"):
 
 - every value is checked against its parameter's column type before anything is sent
   (`app.db.arguments`): a value the driver could not encode is refused as a client error;

@@ -5,7 +5,7 @@ from alembic.runtime.environment import NameFilterParentNames, NameFilterType
 
 # procrastinate's job queue (app/jobs/), installed and upgraded by its own migrations. Listed
 # whether or not jobs are on: a service that turned jobs off keeps the tables and their
-# migration (docs/jobs.md), and must not be told to drop them.
+# migration (docs/template/jobs.md), and must not be told to drop them.
 UNMANAGED_TABLE_PREFIXES = ("procrastinate_",)
 
 

@@ -1,4 +1,4 @@
-"""Background jobs on PostgreSQL with procrastinate (docs/jobs.md).
+"""Background jobs on PostgreSQL with procrastinate (docs/template/jobs.md).
 
 - `app`: the procrastinate app; `connector`: how a job is queued in the caller's transaction.
 - `queue`: what the web process may queue, one typed method per job.

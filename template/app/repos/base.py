@@ -235,7 +235,7 @@ class Repository[ModelT: Entity, ReadT: Record, ParamsT: ListParams]:
         self, key: Hashable | None, build: Callable[[], Select[Any]], values: dict[str, Any]
     ) -> list[ReadT]:
         # Reads of columns need none of the ORM's machinery (app/db/direct.py), and a dict of
-        # columns validates faster than attributes (measured: docs/performance.md).
+        # columns validates faster than attributes (measured: docs/template/performance.md).
         rows = await fetch_rows(self.session, key, build, values)
         validate = self.read_model.model_validate
         return [validate(row) for row in rows]

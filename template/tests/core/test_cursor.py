@@ -54,6 +54,7 @@ def test_a_cursor_that_does_not_fit_is_refused(cursor: str, message: str) -> Non
 def test_a_forged_value_no_column_holds_is_refused(
     sort: str, value_type: type, values: list[object]
 ) -> None:
-    """Values asyncpg could not send (docs/request-path.md, "Faults") never leave the cursor."""
+    """Values asyncpg could not send (docs/template/request-path.md, "Faults") never leave the
+    cursor."""
     with pytest.raises(ValueError, match="malformed"):
         decode_cursor(encode_cursor(sort, values), sort, value_type)

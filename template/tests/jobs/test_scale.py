@@ -34,8 +34,8 @@ WORKER_ENV = {
     "JOBS_SHUTDOWN_TIMEOUT_SECONDS": "0",  # a stopped worker interrupts its jobs at once
 }
 TIMEOUT_SECONDS = 180
-# docs/jobs.md: JOBS_STALLED_AFTER_SECONDS + JOBS_STALLED_CHECK_SECONDS, plus time for a loaded
-# machine (the old schedule, a job behind the backlog, never ran here at all).
+# docs/template/jobs.md: JOBS_STALLED_AFTER_SECONDS + JOBS_STALLED_CHECK_SECONDS, plus time for a
+# loaded machine (the old schedule, a job behind the backlog, never ran here at all).
 RECOVERY_BOUND_SECONDS = 2 + 0.5
 SLACK_SECONDS = 5
 SUBJECTS = {f"Probe {i}" for i in range(JOBS)}

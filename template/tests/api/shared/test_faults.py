@@ -3,7 +3,7 @@ injected for real, then ordinary traffic (twice the pool's connections, one afte
 at once) must all succeed, and the fault's own answer is a 4xx, 503 or 504 problem, never a 500.
 
 The pool is small and the statement timeout short, so that a connection left with a statement
-timer running (docs/request-path.md, "Faults") would fail one of the ordinary requests.
+timer running (docs/template/request-path.md, "Faults") would fail one of the ordinary requests.
 """
 
 import asyncio
@@ -267,7 +267,8 @@ def pgbouncer(database_server: DatabaseServer, live_settings: Settings) -> Itera
     bouncer.stop()
 
 
-# Through PgBouncer (transaction pooling, no statement timeout of the app's own: docs/deployment.md)
+# Through PgBouncer (transaction pooling, no statement timeout of the app's own:
+# docs/template/deployment.md)
 FAULTS_THROUGH_PGBOUNCER: list[tuple[str, dict[str, Any]]] = [
     ("/faults/real", {"value": "maybe"}),  # refused by the driver
     ("/faults/number", {"value": 1, "divisor": 0}),  # refused by the server
