@@ -90,6 +90,7 @@ async def wait_for(settings: Settings, query: str, expected: int) -> None:
 SENT = """SELECT count(*) FROM procrastinate_jobs
            WHERE task_name = 'send_email' AND status = 'succeeded'"""
 DELIVERED = "SELECT count(*) FROM probe_deliveries"
+WORKERS_DELIVERING = "SELECT count(DISTINCT worker_pid) FROM probe_deliveries"
 
 
 async def test_two_workers_run_each_of_1000_jobs_exactly_once(live_settings: Settings) -> None:
@@ -106,6 +107,9 @@ async def test_a_worker_killed_mid_run_loses_no_job(live_settings: Settings) -> 
     await queue_probe_emails(live_settings)
     async with workers(live_settings, 2, delay=0.02) as [doomed, _]:
         await wait_for(live_settings, DELIVERED, JOBS // 5)
+        # Both at work (a worker slow to start could have run nothing yet): the doomed one is
+        # mid-run, its slots full with the backlog.
+        await wait_for(live_settings, WORKERS_DELIVERING, 2)
         doomed.send_signal(signal.SIGKILL)  # no shutdown: its running jobs stay "doing"
         await wait_for(live_settings, SENT, JOBS)
 

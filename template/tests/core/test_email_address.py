@@ -1,4 +1,4 @@
-"""Email addresses (`app.schemas.email`): the schema's pattern refuses what normalizing would
+"""Email addresses (`app.core.email_address`): the schema's pattern refuses what normalizing would
 break, and the forms of one address normalize alike."""
 
 import re
@@ -6,7 +6,7 @@ import unicodedata
 
 import pytest
 
-from app.schemas.email import EMAIL_PATTERN, NOT_IN_EMAIL, normalize_email
+from app.core.email_address import EMAIL_PATTERN, NOT_IN_EMAIL, normalize_email
 
 # The same address as typed on other keyboards or pasted from elsewhere.
 ALICE = "alice@example.com"
@@ -36,7 +36,7 @@ NOT_ONE_ADDRESS = [
 ]
 
 
-# What NOT_IN_EMAIL must refuse (app/schemas/email.py says why): these categories, the
+# What NOT_IN_EMAIL must refuse (app/core/email_address.py says why): these categories, the
 # default-ignorable code points outside them and the Braille blank, `@`, and what NFKC and
 # lowercasing turn into any of them or into several characters.
 REFUSED_CATEGORIES = {"Cc", "Cf", "Co", "Zs", "Zl", "Zp"}
@@ -64,7 +64,9 @@ def test_the_schema_refuses_what_normalizing_would_break() -> None:
     character that normalizing would make invalid, invisible, or several characters long."""
     allowed = re.compile(f"[^{NOT_IN_EMAIL}]")
     missing = [f"U+{code:04X}" for code in refused_in_emails() if allowed.fullmatch(chr(code))]
-    assert missing == [], "regenerate NOT_IN_EMAIL in app/schemas/email.py: refused_in_emails()"
+    assert missing == [], (
+        "regenerate NOT_IN_EMAIL in app/core/email_address.py: refused_in_emails()"
+    )
 
 
 @pytest.mark.parametrize("email", NOT_ONE_ADDRESS)

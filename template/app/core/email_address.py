@@ -16,7 +16,8 @@ MAX_EMAIL_LENGTH = 254
 # or into several characters (a full-width `@`, U+FDFA's 18 characters), which would make a
 # valid address invalid, or longer than MAX_EMAIL_LENGTH, once normalized.
 # Generated from the Unicode data of the newest Python the template supports;
-# tests/schemas/test_email.py checks it against the running Python's and says when to regenerate.
+# tests/core/test_email_address.py checks it against the running Python's and says when to
+# regenerate it.
 NOT_IN_EMAIL = (
     r"\u0000-\u0020\u0040\u007f-\u00a0\u00a8\u00ad\u00af\u00b4\u00b8\u00bc-\u00be\u0130"
     r"\u0132-\u0133\u013f-\u0140\u0149\u01c4-\u01cc\u01f1-\u01f3\u02d8-\u02dd\u0344\u034f"
