@@ -131,7 +131,7 @@ def add_and_remove_again(project: Project, postgres: PostgresServer, database: s
         "task",
         "'task' is the service's own resource: its answers "
         "are the service's (.copier-answers.yml), and the auth, jobs and tests code use it; keep "
-        "it, or remove it by hand (docs/resources.md).",
+        "it, or remove it by hand (docs/template/resources.md).",
     )
     output = remove_resource(project, "bin", "bins")
     assert "deleted  app/models/bin.py" in output, output
