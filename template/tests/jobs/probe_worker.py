@@ -22,6 +22,7 @@ from app.core.logging import configure_logging
 from app.core.mail import Email
 from app.db.session import Database
 from app.jobs import worker
+from tests.jobs.conftest import no_housekeeping_schedule
 
 CREATE_TABLE = "CREATE TABLE IF NOT EXISTS probe_deliveries (subject text, worker_pid int)"
 FETCH_WAITS = "A fetch of a job waits"
@@ -59,6 +60,8 @@ def slow_fetches(seconds: float) -> None:
 async def main() -> None:
     if delay := os.environ.get("PROBE_FETCH_DELAY"):
         slow_fetches(float(delay))
+    # Only the jobs a test queues (tests/jobs/conftest.py says why).
+    worker.schedule_housekeeping = no_housekeeping_schedule
     settings = get_settings()
     configure_logging(settings)
     database = Database.connect(settings)
