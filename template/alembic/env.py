@@ -23,17 +23,12 @@ from sqlalchemy.types import TypeEngine
 
 import app.models  # noqa: F401  (registers every table on the metadata)
 from app.core.config import Settings, get_settings
-from app.db import migration_lock
+from app.db import migration_lock, migration_ops
 from app.db.base import Base
 from app.db.unmanaged import include_name
 
 config = context.config
 target_metadata = Base.metadata
-
-# Fail fast instead of queueing behind long transactions while holding locks; a statement that
-# runs longer than STATEMENT_TIMEOUT belongs in a batched backfill, not in a schema migration.
-LOCK_TIMEOUT = "10s"
-STATEMENT_TIMEOUT = "15min"
 
 if config.config_file_name is not None and config.attributes.get("configure_logger", True):
     fileConfig(config.config_file_name, disable_existing_loggers=False)
@@ -55,8 +50,8 @@ def lock_wait_seconds() -> float:
 
 def set_timeouts() -> None:
     """The same limits online and in the offline SQL (`alembic upgrade head --sql`)."""
-    context.execute(f"SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'")
-    context.execute(f"SET LOCAL statement_timeout = '{STATEMENT_TIMEOUT}'")
+    for statement in migration_ops.time_limits():  # LOCK_TIMEOUT and STATEMENT_TIMEOUT there
+        context.execute(statement)
 
 
 def compare_type(

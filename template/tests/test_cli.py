@@ -7,7 +7,7 @@ from pydantic import SecretStr
 from sqlalchemy import BigInteger, Column, Enum, MetaData, Table
 
 from app.core.config import Settings
-from tools import remove_resource
+from tools import remove_resource, resource_project
 from tools.cli import one_line_errors
 
 
@@ -49,7 +49,8 @@ def shop(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     }
     for name, text in files.items():
         (tmp_path / name).write_text(text)
-    monkeypatch.setattr(remove_resource, "PROJECT_DIR", tmp_path)
+    for module in (resource_project, remove_resource):
+        monkeypatch.setattr(module, "PROJECT_DIR", tmp_path)
     return tmp_path
 
 

@@ -16,51 +16,48 @@ import argparse
 import hashlib
 import re
 import shlex
-import subprocess
 import sys
-from pathlib import Path
 
-import yaml
-from alembic.config import Config
-from alembic.script import ScriptDirectory
+from tools.copier_run import COPIER, CopierError, data_options, run_copier
+from tools.resource_project import (
+    PROJECT_DIR,
+    SERVICE_ANSWERS,
+    RefusedError,
+    answers_file,
+    migration_scripts,
+    read_yaml,
+    the_head,
+)
 
-PROJECT_DIR = Path(__file__).resolve().parent.parent
-# Copier's answer to a refused name or field spec, inside its traceback.
-REFUSED = re.compile(r"Validation error for question '\w+': (.+)")
 # Copier reports the registry it rewrites (--overwrite) as a conflict first: not one.
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
 REGISTRY_CONFLICT = re.compile(r"^\s*conflict\s+\.copier-resources\.yml$")
 
 
-def copier_command(args: argparse.Namespace, head: str) -> list[str]:
-    answers = yaml.safe_load((PROJECT_DIR / ".copier-answers.yml").read_text())
+def copier_arguments(args: argparse.Namespace, head: str) -> list[str]:
+    answers = read_yaml(SERVICE_ANSWERS)
     data = {"resource": args.name, "resource_fields": args.fields, "after_revision": head}
     if args.plural:
         data["resource_plural"] = args.plural
     if args.owned:
         data["owned"] = "true"
-    command = ["uvx", "--from", "copier>=9.19", "copier", "copy", "--defaults", "--overwrite"]
-    command += ["--answers-file", f".copier-answers.resource-{args.name}.yml"]
-    command += ["--vcs-ref", args.vcs_ref or str(answers["_commit"])]
-    for key, value in data.items():
-        command += ["--data", f"{key}={value}"]
-    return [*command, args.template or str(answers["_src_path"]), str(PROJECT_DIR)]
+    arguments = ["copy", "--defaults", "--overwrite", "--answers-file", answers_file(args.name)]
+    arguments += ["--vcs-ref", args.vcs_ref or str(answers["_commit"]), *data_options(data)]
+    return [*arguments, args.template or str(answers["_src_path"]), str(PROJECT_DIR)]
 
 
-def run_copier(command: list[str]) -> int:
+def add(arguments: list[str]) -> int:
     """Run Copier, showing its report but for the registry's false conflict; a refused answer
     is one line and exit status 2 instead of Copier's traceback."""
-    result = subprocess.run(
-        command, cwd=PROJECT_DIR, stderr=subprocess.PIPE, text=True, check=False
-    )
-    if result.returncode != 0:
-        if refused := REFUSED.findall(result.stderr):
-            print(f"Nothing was added: {refused[-1]}", file=sys.stderr)
+    try:
+        report = run_copier(arguments)
+    except CopierError as error:
+        if error.refused:
+            print(f"Nothing was added: {error}", file=sys.stderr)
             return 2
-        last = result.stderr.strip().splitlines()[-1:] or [f"exit status {result.returncode}"]
-        print(f"Copier failed: {last[0]}", file=sys.stderr)
+        print(f"Copier failed: {error}", file=sys.stderr)
         return 1
-    for line in result.stderr.splitlines():
+    for line in report.splitlines():
         if not REGISTRY_CONFLICT.match(ANSI.sub("", line)):
             print(line, file=sys.stderr)
     return 0
@@ -85,11 +82,10 @@ def main() -> int:
     if (PROJECT_DIR / "app" / "models" / f"{args.name}.py").exists():
         print(f"app/models/{args.name}.py exists already; pick another name.", file=sys.stderr)
         return 2
-    service = yaml.safe_load((PROJECT_DIR / ".copier-answers.yml").read_text())
-    if args.owned and service.get("auth") != "jwt":
+    if args.owned and read_yaml(SERVICE_ANSWERS).get("auth") != "jwt":
         print("--owned needs a service with auth (copier update --data auth=jwt).", file=sys.stderr)
         return 2
-    scripts = ScriptDirectory.from_config(Config(PROJECT_DIR / "alembic.ini"))
+    scripts = migration_scripts()
     # The resource's migration id comes from its name (copier.yml, `migration_revision`): a
     # resource removed with tools.remove_resource left its create migration, under that id.
     revision = hashlib.sha1(args.name.encode(), usedforsecurity=False).hexdigest()[:12]
@@ -100,13 +96,14 @@ def main() -> int:
             file=sys.stderr,
         )
         return 2
-    heads = scripts.get_heads()
-    if len(heads) != 1:  # refused like tools.remove_resource refuses it: exit 2
-        print(f"Alembic has {len(heads)} heads; merge them first (alembic merge).", file=sys.stderr)
+    try:
+        head = the_head(scripts)
+    except RefusedError as refused:  # refused like tools.remove_resource refuses it: exit 2
+        print(refused, file=sys.stderr)
         return 2
-    command = copier_command(args, heads[0])
-    print("$", shlex.join(command), flush=True)
-    return run_copier(command)
+    arguments = copier_arguments(args, head)
+    print("$", shlex.join([*COPIER, *arguments]), flush=True)
+    return add(arguments)
 
 
 if __name__ == "__main__":

@@ -10,28 +10,16 @@ the service: `git diff --cached`, then commit (or `git reset --hard` to drop it)
 """
 
 import argparse
-import os
-import shutil
-import subprocess
 import sys
 from pathlib import Path
 
 import yaml
 
-PROJECT_DIR = Path(__file__).resolve().parent.parent
-# Copier re-renders a resource's old version away from the project, where the service's files
-# it reads are missing, and warns about each (MissingFileWarning), harmlessly.
-QUIET_WARNINGS = "ignore:File not found; returning empty dict"
-GIT = shutil.which("git") or "git"
+from tools import copier_run
+from tools.resource_project import PROJECT_DIR, conflicts, git
+
 # The passing commits are undone before the command ends: any identity does.
 PASSING_COMMIT = ["-c", "user.name=tools.update_resources", "-c", "user.email=tools@localhost"]
-
-
-def git(*args: str) -> str:
-    result = subprocess.run(
-        [GIT, *args], cwd=PROJECT_DIR, capture_output=True, text=True, check=True
-    )
-    return result.stdout
 
 
 def recorded_commit(answers_file: Path) -> str:
@@ -40,33 +28,15 @@ def recorded_commit(answers_file: Path) -> str:
 
 def update(answers_file: Path, version: str) -> bool:
     """Copier's update of one resource, committed in passing; False if Copier failed."""
-    command = ["uvx", "--from", "copier>=9.19", "copier", "update", "--defaults", "--quiet"]
-    command += ["--vcs-ref", version, "--answers-file", answers_file.name]
-    env = os.environ | {"PYTHONWARNINGS": QUIET_WARNINGS}
-    copier = subprocess.run(command, cwd=PROJECT_DIR, env=env, capture_output=True, text=True)
-    if copier.returncode != 0:  # its traceback's last line says why
-        reason = next(reversed(copier.stderr.strip().splitlines()), "no message")
-        print(f"Copier failed on {answers_file.name}: {reason}", file=sys.stderr)
+    try:
+        copier_run.update(answers_file.name, version)
+    except copier_run.CopierError as error:
+        print(f"Copier failed on {answers_file.name}: {error}", file=sys.stderr)
         return False
     git("add", "--all")
     if git("status", "--porcelain"):
         git(*PASSING_COMMIT, "commit", "--quiet", "--no-verify", "-m", f"{answers_file.name}")
     return True
-
-
-def conflicts(start: str) -> list[str]:
-    """Changed files with conflict markers, and hunks Copier could not place (`copier update`
-    exits 0 even then)."""
-    changed = git("diff", "--cached", "--name-only", start).split()
-    markers = ["-e", "^<<<<<<< ", "-e", "^>>>>>>> "]
-    marked = subprocess.run(
-        [GIT, "grep", "--cached", "-l", *markers, "--", *changed],
-        cwd=PROJECT_DIR,
-        capture_output=True,
-        text=True,
-        check=False,
-    ).stdout.split()
-    return marked + [str(path.relative_to(PROJECT_DIR)) for path in PROJECT_DIR.rglob("*.rej")]
 
 
 def main(argv: list[str] | None = None) -> int:

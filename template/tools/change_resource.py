@@ -1,0 +1,245 @@
+"""Change a resource's fields, e.g.
+
+    uv run python -m tools.change_resource customer --add "phone:str(30)? points:int>=0=0" \\
+        --rename name=full_name --alter "tier:int>=0<=9=0" --drop since
+
+It changes the resource's field spec in its answers and re-renders its files with `copier
+update` at the project's template version, so that your own edits in them are kept (a hunk
+Copier cannot place is reported as a conflict, as `copier update` reports them). Its create
+migration stays as it is (migrations are history); a new migration, after the current head,
+changes the table, keeping every row and what the changed columns hold:
+
+- a new required field without a default needs a value for the rows already there
+  (--fill FIELD=VALUE); one with a default gets it;
+- a rename renames the column (and its constraints): code still running the old name fails
+  once the migration ran, so deploy both together;
+- CHECK, UNIQUE and foreign keys are added without long locks (app/db/migration_ops.py);
+- a field made required needs a --fill for rows without a value, unless none lack it.
+
+It refuses a tree with uncommitted changes, several Alembic heads, and a field spec the
+template refuses (one line, exit 2). The field-spec grammar: docs/template/resources.md.
+"""
+
+import argparse
+import json
+import shlex
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Table
+
+from tools import copier_run
+from tools.cli import one_line_errors
+from tools.migration_file import function_body, write_migration
+from tools.models import current_metadata
+from tools.resource_project import (
+    PROJECT_DIR,
+    REGISTRY,
+    SERVICE_ANSWERS,
+    RefusedError,
+    answers_file,
+    conflicts,
+    git,
+    migration_scripts,
+    plural_of,
+    read_yaml,
+    refuse_unknown,
+    refuse_unless_clean,
+    the_head,
+    write_registry,
+)
+from tools.table_changes import TableChange
+
+
+@dataclass(frozen=True)
+class SpecChange:
+    """What to do to a field spec: fields to add, drop, rename (old -> new) and alter."""
+
+    add: list[str]
+    drop: list[str]
+    rename: dict[str, str]
+    alter: list[str]
+
+    def applied_to(self, spec: str) -> str:
+        """The spec with the changes made; refused when a field is missing or taken."""
+        fields = {token.split(":")[0]: token for token in spec.split()}
+
+        def known(name: str, option: str) -> str:
+            if name not in fields:
+                raise RefusedError(
+                    f"{option} {name}: no such field (the fields: {', '.join(fields)})."
+                )
+            return name
+
+        for name in self.drop:
+            del fields[known(name, "--drop")]
+        for old, new in self.rename.items():
+            if new in fields:
+                raise RefusedError(f"--rename {old}={new}: there is a field {new!r} already.")
+            token = fields.pop(known(old, "--rename"))
+            fields[new] = new + token[len(old) :]
+        for token in self.alter:
+            fields[known(token.split(":")[0], "--alter")] = token
+        for token in self.add:
+            if (name := token.split(":")[0]) in fields:
+                raise RefusedError(f"--add {name}: there is a field {name!r} already (--alter?).")
+            fields[name] = token
+        return " ".join(fields.values())
+
+    def summary(self) -> str:
+        parts = []
+        if self.add:
+            parts.append("add " + ", ".join(token.split(":")[0] for token in self.add))
+        if self.rename:
+            parts.append(", ".join(f"rename {old} to {new}" for old, new in self.rename.items()))
+        if self.alter:
+            parts.append("alter " + ", ".join(token.split(":")[0] for token in self.alter))
+        if self.drop:
+            parts.append("drop " + ", ".join(self.drop))
+        return "; ".join(parts)
+
+
+def pairs(values: list[str], option: str) -> dict[str, str]:
+    """NAME=VALUE arguments as a mapping; refused when one has no `=`."""
+    found = {}
+    for value in values:
+        name, equals, rest = value.partition("=")
+        if not equals or not name:
+            raise RefusedError(f"{option} {value}: write it as NAME=VALUE.")
+        found[name] = rest
+    return found
+
+
+def parse(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="python -m tools.change_resource",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("name", help="the resource, e.g. customer")
+    parser.add_argument(
+        "--add", default="", help='new fields, e.g. "phone:str(30)? vip:bool=false"'
+    )
+    parser.add_argument("--drop", action="append", default=[], help="a field to drop (repeatable)")
+    parser.add_argument(
+        "--rename", action="append", default=[], help="OLD=NEW: a field's new name (repeatable)"
+    )
+    parser.add_argument("--alter", default="", help='fields with a new spec, e.g. "tier:int>=0<=9"')
+    parser.add_argument(
+        "--fill",
+        action="append",
+        default=[],
+        help="FIELD=VALUE: for rows already there, when FIELD becomes required (repeatable)",
+    )
+    args = parser.parse_args(argv)
+    if not (args.add or args.drop or args.rename or args.alter):
+        parser.error("nothing to change: give --add, --drop, --rename or --alter")
+    return args
+
+
+def answers_of(name: str) -> str:
+    """The answers file recording the resource: the service's for its own resource."""
+    if read_yaml(SERVICE_ANSWERS).get("resource") == name:
+        return SERVICE_ANSWERS
+    if not (PROJECT_DIR / answers_file(name)).exists():
+        raise RefusedError(
+            f"{answers_file(name)} is missing: {name!r} was not added by add_resource."
+        )
+    return answers_file(name)
+
+
+def column_renames(table: Table, renames: dict[str, str]) -> dict[str, str]:
+    """Field renames as column renames: a reference's column is its name + `_id`."""
+    return {
+        (old if old in table.columns else f"{old}_id"): (
+            new if old in table.columns else f"{new}_id"
+        )
+        for old, new in renames.items()
+    }
+
+
+def rerender(
+    answers: dict[str, Any], answers_name: str, spec: str, registry: dict[str, Any]
+) -> None:
+    """The resource's files rendered again with the new spec, its migrations left as they were."""
+    data = {"resource_fields": spec}
+    if answers_name != SERVICE_ANSWERS:  # references may name resources added since
+        resources = registry.get("resources") or {}
+        known = {name: entry["plural"] for name, entry in resources.items()}
+        data["known_resources"] = json.dumps(known)
+    copier_run.update(answers_name, str(answers["_commit"]), data)
+    if changed := git("diff", "--name-only", "--", "alembic/versions").split():
+        git("checkout", "--", *changed)
+
+
+def undo() -> None:
+    git("reset", "--hard", "--quiet")
+    git("clean", "-fd", "--quiet")
+
+
+@one_line_errors
+def main(argv: list[str] | None = None) -> int:
+    args = parse(argv)
+    name: str = args.name
+    try:
+        change = SpecChange(
+            add=args.add.split(),
+            drop=args.drop,
+            rename=pairs(args.rename, "--rename"),
+            alter=args.alter.split(),
+        )
+        fills = pairs(args.fill, "--fill")
+        registry = read_yaml(REGISTRY)
+        refuse_unknown(name, registry)
+        answers_name = answers_of(name)
+        answers = read_yaml(answers_name)
+        spec = change.applied_to(str(answers.get("resource_fields", "")))
+        refuse_unless_clean("changing")
+        scripts = migration_scripts()
+        head = the_head(scripts)
+        plural = plural_of(name, registry)
+        old = current_metadata().tables[plural]
+    except RefusedError as refused:
+        print(f"Nothing was changed: {refused}", file=sys.stderr)
+        return 2
+
+    data = shlex.quote(f"resource_fields={spec}")
+    print(f"$ copier update --answers-file {answers_name} --data {data}", flush=True)
+    try:
+        rerender(answers, answers_name, spec, registry)
+        new = current_metadata().tables[plural]
+        table_change = TableChange(old, new, column_renames(old, change.rename), fills)
+        upgrade = table_change.migration()
+        downgrade = table_change.reversed().migration(restoring=True)
+    except (RefusedError, copier_run.CopierError) as error:
+        undo()
+        print(f"Nothing was changed: {error}", file=sys.stderr)
+        return 1 if isinstance(error, copier_run.CopierError) and not error.refused else 2
+
+    print(f"Changed the resource {name!r}: {change.summary()}.")
+    for line in git("status", "--porcelain").splitlines():
+        print(f"  {line}")
+    if upgrade.steps:
+        code = (function_body(upgrade.steps), function_body(downgrade.steps))
+        message = f"Change {name}: {change.summary()}."
+        migration = write_migration(scripts, head, message, code, upgrade.findings)
+        write_registry(registry, migration.revision)
+        print(f"  wrote {Path(migration.path).relative_to(PROJECT_DIR)}")
+    for note in upgrade.notes:
+        print(f"  {note}")
+    if found := conflicts(git("rev-parse", "HEAD").strip()):
+        print("Resolve the conflicts first:", *found, sep="\n  ")
+        return 1
+    print(
+        "Next: review with `git diff`, then `uv run python -m tools.db migrate`, `uv run pytest`."
+    )
+    if change.rename:
+        names = " -e ".join(change.rename)
+        print(f"Look for what still names the old fields: git grep -n -w -e {names}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
