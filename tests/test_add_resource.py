@@ -155,6 +155,70 @@ def add_and_remove_again(project: Project, postgres: PostgresServer, database: s
     assert postgres.query(database, TABLE_DEFINITIONS) == created
 
 
+# A user's own code in a resource's service, which changing the resource must keep.
+USER_EDIT = "\n\ndef loyalty_tier(points: int) -> str:  # the user's own rule\n    return str(points)\n"
+# A customer as its first migration stored it, and what the changes below leave of it.
+CUSTOMER_ROW = (
+    "INSERT INTO customers (name, email, tier, version) VALUES ('Ada', 'ada@example.com', 3, 1)"
+)
+CUSTOMER_READ = "SELECT full_name, email, tier, points, phone, code FROM customers"
+
+
+def change_resource(project: Project, name: str, *arguments: str) -> str:
+    """`tools.change_resource NAME ARGUMENTS`, committed; the command's report."""
+    output = project.uv_run("python", "-m", "tools.change_resource", name, *arguments)
+    assert "conflict" not in output.lower(), output
+    commit(project.path, f"Change {name}")
+    return output
+
+
+def change_resources(project: Project, postgres: PostgresServer, database: str) -> None:
+    """Week two: fields added, renamed, altered and dropped on a customer with a row in the
+    database and the user's own code in its service; a reference renamed and an enum added on
+    the orders that refer to it; a field added to the service's own resource. The row keeps
+    its values, the edit stays, and the caller's checks (ruff, mypy, the suite with its
+    migration tests and lint) cover the result."""
+    service = project.path / "app/services/customer.py"
+    service.write_text(service.read_text() + USER_EDIT)
+    commit(project.path, "The user's own rule")
+    environment = {"DATABASE_URL": database}
+    project.uv_run("alembic", "upgrade", "head", env=environment)
+    postgres.query(database, CUSTOMER_ROW)
+
+    refused = tool(project, "change_resource", "customer", "--add", "code:str(12)!")
+    assert (refused.returncode, refused.stderr) == (
+        2,
+        "Nothing was changed: 'code' is required and has no default: give the rows already in "
+        "customers a value (--fill code=VALUE), a default, or add it optional (?).\n",
+    )
+    assert git("status", "--porcelain", "--untracked-files=all", cwd=project.path) == ""
+    output = change_resource(
+        project,
+        "customer",
+        "--add",
+        "phone:str(30)? points:int>=0 code:str(12)?!",
+        "--rename",
+        "name=full_name",
+        "--alter",
+        "tier:int>=0<=9=1",
+        "--drop",
+        "since",
+        "--fill",
+        "points=5",
+    )
+    assert "rows already in customers get points = 5" in output, output
+    change_resource(
+        project, "order", "--rename", "customer=buyer", "--add", "status:enum(open,paid)=open"
+    )
+    change_resource(project, "task", "--add", "priority:int>=0=0")
+
+    assert service.read_text().endswith(USER_EDIT)
+    project.uv_run("alembic", "upgrade", "head", env=environment)
+    assert postgres.query(database, CUSTOMER_READ) == "Ada|ada@example.com|3|5||"
+    model = (project.path / "app/models/order.py").read_text()
+    assert "buyer_id: Mapped[int]" in model, model
+
+
 @pytest.mark.slow
 def test_added_resources_pass_every_check_and_update_cleanly(
     template: Path, tmp_path: Path, postgres: PostgresServer
@@ -166,6 +230,7 @@ def test_added_resources_pass_every_check_and_update_cleanly(
     add_and_remove_again(project, postgres, cli_database)
     add_resource(project, "customer", CUSTOMER)
     add_resource(project, "order", ORDER, "--owned")  # each order belongs to its creator
+    change_resources(project, postgres, cli_database)
 
     assert_one_line_refusal(project)
 

@@ -190,6 +190,24 @@ STEPS: dict[tuple[str, str], Step] = {
         as_run=f"uv run alembic upgrade head && {PYTEST}", why="CI budget (PYTEST)"
     ),
     ("resources.md", 'git add -A && git commit -m "Add customers and orders"'): Run(),
+    # resources.md: week two, the fields of both changed.
+    (
+        "resources.md",
+        'uv run python -m tools.change_resource customer --add "phone:str(30)? tier:int>=0=0" '
+        "--rename name=full_name",
+    ): Run(expect="Changed the resource 'customer': add phone, tier; rename name to full_name."),
+    (
+        "resources.md",
+        'uv run python -m tools.change_resource order --add "status:enum(draft,placed,shipped)=draft" '
+        "--drop note",
+    ): Run(expect="Changed the resource 'order': add status; drop note."),
+    ("resources.md", "uv run python -m tools.db migrate && uv run pytest"): Run(
+        as_run=f"uv run python -m tools.db migrate && {PYTEST}", why="CI budget (PYTEST)"
+    ),
+    (
+        "resources.md",
+        'git add -A && git commit -m "Customers: phone, tier, full name; orders: status"',
+    ): Run(),
     (
         "resources.md",
         "uvx --from 'copier>=9.19' copier copy --defaults --overwrite --answers-file "

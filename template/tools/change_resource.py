@@ -24,6 +24,7 @@ import argparse
 import json
 import shlex
 import sys
+import textwrap
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -78,8 +79,12 @@ class SpecChange:
         for old, new in self.rename.items():
             if new in fields:
                 raise RefusedError(f"--rename {old}={new}: there is a field {new!r} already.")
-            token = fields.pop(known(old, "--rename"))
-            fields[new] = new + token[len(old) :]
+            known(old, "--rename")
+            # in its place: the order of the fields is the order of the columns
+            fields = {
+                (new if name == old else name): (new + token[len(old) :] if name == old else token)
+                for name, token in fields.items()
+            }
         for token in self.alter:
             fields[known(token.split(":")[0], "--alter")] = token
         for token in self.add:
@@ -210,9 +215,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         rerender(answers, answers_name, spec, registry)
         new = current_metadata().tables[plural]
+        fills = {(k if k in new.columns else f"{k}_id"): v for k, v in fills.items()}
         table_change = TableChange(old, new, column_renames(old, change.rename), fills)
-        upgrade = table_change.migration()
-        downgrade = table_change.reversed().migration(restoring=True)
+        notes = table_change.migration().notes
+        migrations = table_change.migrations()
     except (RefusedError, copier_run.CopierError) as error:
         undo()
         print(f"Nothing was changed: {error}", file=sys.stderr)
@@ -221,13 +227,22 @@ def main(argv: list[str] | None = None) -> int:
     print(f"Changed the resource {name!r}: {change.summary()}.")
     for line in git("status", "--porcelain").splitlines():
         print(f"  {line}")
-    if upgrade.steps:
-        code = (function_body(upgrade.steps), function_body(downgrade.steps))
-        message = f"Change {name}: {change.summary()}."
-        migration = write_migration(scripts, head, message, code, upgrade.findings)
-        write_registry(registry, migration.revision)
+    summary = textwrap.fill(f"{change.summary()}.", width=96)
+    messages = [
+        f"Change {name}.\n\n{summary}",
+        f"Change {name}, second part: check the rows, build the indexes.\n\n"
+        "Outside a transaction, so that the table keeps serving (app/db/migration_ops.py).",
+    ]
+    for message, (upgrade, downgrade, findings) in zip(messages, migrations, strict=False):
+        code = (function_body(upgrade), function_body(downgrade))
+        migration = write_migration(scripts, head, message, code, findings)
+        head = migration.revision
         print(f"  wrote {Path(migration.path).relative_to(PROJECT_DIR)}")
-    for note in upgrade.notes:
+    if migrations:
+        write_registry(registry, head)
+    else:
+        print("  the table stays as it is: no migration")
+    for note in notes:
         print(f"  {note}")
     if found := conflicts(git("rev-parse", "HEAD").strip()):
         print("Resolve the conflicts first:", *found, sep="\n  ")

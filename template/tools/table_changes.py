@@ -35,6 +35,7 @@ from sqlalchemy.dialects import postgresql
 from sqlalchemy.sql.elements import ClauseElement
 from sqlalchemy.types import TypeEngine
 
+from app.db.migration_ops import not_null_check
 from tools.resource_project import RefusedError
 
 # SQLAlchemy's dialect constructor has no annotations.
@@ -72,7 +73,7 @@ def server_default_sql(column: Column[Any]) -> str | None:
 def constraints_of(table: Table) -> dict[str, Constraint]:
     """The table's constraints and indexes by name, but its primary key."""
     found: dict[str, Constraint] = {}
-    for constraint in table.constraints:
+    for constraint in sorted(table.constraints, key=lambda constraint: str(constraint.name)):
         name = str(constraint.name)
         if isinstance(constraint, CheckConstraint):
             condition = compiled(constraint.sqltext)
@@ -84,7 +85,7 @@ def constraints_of(table: Table) -> dict[str, Constraint]:
             element = constraint.elements[0]
             target = f"{element.column.table.name} ON DELETE {element.ondelete or 'NO ACTION'}"
             found[name] = Constraint("foreign_key", element.parent.name, target)
-    for index in table.indexes:
+    for index in sorted(table.indexes, key=lambda index: str(index.name)):
         kind = "unique_index" if index.unique else "index"
         found[str(index.name)] = Constraint(kind, next(iter(index.columns)).name, "")
     return found
@@ -143,14 +144,55 @@ def plain_column(column: Column[Any], *, nullable: bool, default: str | None) ->
 
 @dataclass
 class Migration:
-    """The steps of one direction, and the migration-lint findings they bring (rule -> why)."""
+    """One direction's steps, in the phases app/db/migration_ops.py describes: `steps` in the
+    migration's transaction, `outside` it (validations, index builds), `after` in a new one;
+    `undo_after` undoes `outside` and `after` alone. `findings`: the migration-lint findings
+    the steps bring (rule -> why); `notes`: what happens to the rows already there."""
 
     steps: list[str] = field(default_factory=list)
+    outside: list[str] = field(default_factory=list)
+    after: list[str] = field(default_factory=list)
+    undo_after: list[str] = field(default_factory=list)
+    undo_outside: list[str] = field(default_factory=list)
+    not_null_checks: list[str] = field(default_factory=list)
+    filled: set[str] = field(default_factory=set)
     findings: dict[str, str] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
 
     def add(self, step: str | ops.MigrateOperation) -> None:
         self.steps.append(step if isinstance(step, str) else python_code(step))
+
+    def validated(self, table: str, name: str) -> None:
+        self.outside.append(call("validate", table, name))
+
+    def not_null(self, table: str, column: str) -> None:
+        """`column` becomes NOT NULL once its rows are proven to have values."""
+        self.add(call("prepare_not_null", table, column))
+        self.validated(table, not_null_check(table, column))
+        self.not_null_checks.append(call("drop_constraint", table, not_null_check(table, column)))
+        self.after.append(call("set_not_null", table, column))
+        self.undo_after.append(f"op.alter_column({table!r}, {column!r}, nullable=True)")
+        self.undo_after.append(call("prepare_not_null", table, column))
+
+    def second_upgrade(self) -> list[str]:
+        """The second migration's upgrade: `outside`, then `after`."""
+        return outside_block(self.outside) + self.after
+
+    def second_downgrade(self) -> list[str]:
+        """What undoes the second migration alone."""
+        return self.undo_after[::-1] + outside_block(self.undo_outside[::-1])
+
+    def whole(self) -> list[str]:
+        """All of it in one migration (a downgrade, run less often and not linted)."""
+        return self.steps + self.second_upgrade()
+
+
+def outside_block(steps: list[str]) -> list[str]:
+    """`steps` as code in a `with migration_ops.outside_the_transaction():` block."""
+    if not steps:
+        return []
+    block = "\n".join(f"    {line}" for step in steps for line in step.splitlines())
+    return ["with migration_ops.outside_the_transaction():\n" + block]
 
 
 @dataclass(frozen=True)
@@ -171,6 +213,30 @@ class TableChange:
     def reversed(self) -> "TableChange":
         renames = {new: old for old, new in self.renames.items()}
         return TableChange(self.new, self.old, renames)
+
+    def migrations(self) -> list[tuple[list[str], list[str], dict[str, str]]]:
+        """The migrations' upgrade and downgrade code and accepted lint findings: one, or two
+        when rows must be checked or indexes built (app/db/migration_ops.py). The first one's
+        downgrade takes the table back whether the second ran or not (its drops are IF
+        EXISTS)."""
+        forward = self.migration()
+        backward = self.reversed().migration(restoring=True)
+        first = (forward.steps, forward.not_null_checks + backward.whole(), forward.findings)
+        if not forward.second_upgrade():
+            return [first] if forward.steps else []
+        findings = {
+            "prefer-robust-stmts": (
+                "it runs outside a transaction, and can run again after a failure: VALIDATE "
+                "of a valid constraint does nothing, and each index is dropped IF EXISTS first"
+            )
+        }
+        if forward.not_null_checks:
+            findings["adding-not-nullable-field"] = (
+                "SET NOT NULL after a validated CHECK (column IS NOT NULL), which PostgreSQL "
+                "12+ trusts instead of scanning the table under an exclusive lock"
+            )
+        second = (forward.second_upgrade(), forward.second_downgrade(), findings)
+        return [first, second] if forward.steps else [second]
 
     def migration(self, *, restoring: bool = False) -> Migration:
         """The steps from `old` to `new`; `restoring` when they undo a change (a downgrade),
@@ -211,13 +277,22 @@ class TableChange:
         for name, constraint in new_constraints.items():
             if constraint not in kept.values():
                 self._add_constraint(migration, name, constraint)
+        if unused := sorted(set(self.fills) - migration.filled):
+            raise RefusedError(
+                f"--fill {unused[0]}: the field does not become required here (--fill is for a "
+                "new required field without a default, or an optional one made required)."
+            )
         return migration
 
     def _drop_constraint(self, migration: Migration, name: str, constraint: Constraint) -> None:
         if constraint.kind in ("index", "unique_index"):
-            migration.add(call("drop_index", name))
+            migration.outside.append(call("drop_index", name))
         else:
-            migration.add(f"op.drop_constraint({name!r}, {self.name!r})")
+            migration.add(call("drop_constraint", self.name, name))
+            migration.findings["ban-drop-constraint"] = (
+                "a field's CHECK, UNIQUE or foreign key changed or went with its spec "
+                "(tools.change_resource); a changed one is added again below"
+            )
 
     def _rename(
         self, migration: Migration, kept: dict[str, Constraint], new: dict[str, Constraint]
@@ -232,14 +307,13 @@ class TableChange:
         by_definition = {constraint: name for name, constraint in new.items()}
         for name, constraint in kept.items():
             if (new_name := by_definition[constraint]) != name:
-                what = "INDEX" if constraint.kind in ("index", "unique_index") else "CONSTRAINT"
-                target = f'"{name}" RENAME TO "{new_name}"'
-                statement = (
-                    f"ALTER INDEX {target}"
-                    if what == "INDEX"
-                    else f'ALTER TABLE "{self.name}" RENAME CONSTRAINT {target}'
+                if constraint.kind in ("index", "unique_index"):
+                    migration.add(call("rename_index", name, new_name))
+                else:
+                    migration.add(call("rename_constraint", self.name, name, new_name))
+                migration.findings["renaming-object"] = (
+                    "a renamed field's constraints follow its name (tools.change_resource)"
                 )
-                migration.add(f"op.execute({statement!r})")
 
     def _add_column(self, migration: Migration, column: Column[Any], *, restoring: bool) -> None:
         default = server_default_sql(column)
@@ -250,7 +324,7 @@ class TableChange:
         if restoring:  # the values are gone: the table must be empty for NOT NULL to hold
             plain = plain_column(column, nullable=True, default=None)
             migration.add(ops.AddColumnOp.from_column_and_tablename(None, self.name, plain))
-            migration.add(call("set_not_null", self.name, column.name))
+            migration.not_null(self.name, column.name)
             return
         if column.name not in self.fills:
             raise RefusedError(
@@ -259,24 +333,24 @@ class TableChange:
                 "optional (?)."
             )
         fill = sql_literal(column, self.fills[column.name])
+        migration.filled.add(column.name)
         plain = plain_column(column, nullable=False, default=fill)
         migration.add(ops.AddColumnOp.from_column_and_tablename(None, self.name, plain))
         migration.add(f"op.alter_column({self.name!r}, {column.name!r}, server_default=None)")
+        migration.findings["ban-drop-default"] = (
+            "the default that filled the rows already there goes: the field has none"
+        )
         migration.notes.append(f"rows already in {self.name} get {column.name} = {fill}")
 
     def _alter_column(self, migration: Migration, before: Column[Any], after: Column[Any]) -> None:
         name = after.name
         if compiled(before.type) != compiled(after.type):
             cast = f'"{name}"::{compiled(after.type)}'
-            migration.add(
-                ops.AlterColumnOp(
-                    self.name,
-                    name,
-                    modify_type=after.type,
-                    existing_type=before.type,
-                    postgresql_using=cast,
-                )
+            alter = ops.AlterColumnOp(
+                self.name, name, modify_type=after.type, existing_type=before.type
             )
+            # Alembic does not write the USING clause it takes: added to its call.
+            migration.add(python_code(alter)[:-1] + f", postgresql_using={cast!r})")
             migration.findings["changing-column-type"] = (
                 "a field's type changed (tools.change_resource): PostgreSQL rewrites the table "
                 "under an exclusive lock, or refuses when a value does not convert"
@@ -284,29 +358,35 @@ class TableChange:
         if (default := server_default_sql(after)) != server_default_sql(before):
             value = f"sa.text({default!r})" if default is not None else "None"
             migration.add(f"op.alter_column({self.name!r}, {name!r}, server_default={value})")
+            if default is None:
+                migration.findings["ban-drop-default"] = (
+                    "a field's default went with its spec (tools.change_resource): clients "
+                    "that leave it out get a 422 instead"
+                )
         if before.nullable and not after.nullable:
             if name in self.fills:
                 fill = sql_literal(after, self.fills[name])
+                migration.filled.add(name)
                 migration.add(call("fill_nulls", self.name, name, fill))
                 migration.notes.append(f"rows of {self.name} without {name} get {fill}")
-            migration.add(call("set_not_null", self.name, name))
-            migration.findings["adding-not-nullable-field"] = (
-                "SET NOT NULL after a validated CHECK (column IS NOT NULL), which PostgreSQL "
-                "12+ trusts instead of scanning under an exclusive lock"
-            )
+            migration.not_null(self.name, name)
         elif after.nullable and not before.nullable:
             migration.add(f"op.alter_column({self.name!r}, {name!r}, nullable=True)")
 
     def _add_constraint(self, migration: Migration, name: str, constraint: Constraint) -> None:
+        table, column = self.name, constraint.column
         if constraint.kind == "check":
-            migration.add(call("add_check", self.name, name, constraint.definition))
-        elif constraint.kind == "unique":
-            migration.add(call("add_unique", self.name, name, constraint.column))
+            migration.add(call("add_check", table, name, constraint.definition))
+            migration.validated(table, name)
         elif constraint.kind == "foreign_key":
             target, on_delete = constraint.definition.split(" ON DELETE ")
-            migration.add(
-                call("add_foreign_key", self.name, name, constraint.column, target, on_delete)
-            )
+            migration.add(call("add_foreign_key", table, name, column, target, on_delete))
+            migration.validated(table, name)
+        elif constraint.kind == "unique":
+            migration.outside.append(call("create_index", name, table, column, unique=True))
+            migration.after.append(call("add_unique", table, name))
+            migration.undo_after.append(call("drop_constraint", table, name))
         else:
             unique = constraint.kind == "unique_index"
-            migration.add(call("create_index", name, self.name, constraint.column, unique=unique))
+            migration.outside.append(call("create_index", name, table, column, unique=unique))
+            migration.undo_outside.append(call("drop_index", name))

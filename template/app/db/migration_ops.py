@@ -1,16 +1,25 @@
 """Schema changes that keep a live table serving, for migrations (tools.change_resource writes
-them): each takes only brief locks where a plain ALTER would block reads or writes for as long
-as PostgreSQL scans or rewrites the table.
+them with these): each takes only brief locks where a plain ALTER would block reads or writes
+for as long as PostgreSQL scans or rewrites the table.
 
-- a CHECK or foreign key is added NOT VALID (instant), then validated (reads the table under a
-  lock that lets reads and writes go on);
-- an index is built CONCURRENTLY, outside the migration's transaction (the transaction so far
-  is committed first, and a new one begins after it, with the same time limits);
-- a column becomes NOT NULL through a validated CHECK, which PostgreSQL then trusts instead of
-  scanning under an exclusive lock.
+A change comes in two migrations:
+- the first, in one transaction, makes the changes that only touch the catalog: columns added,
+  dropped, renamed; CHECK and foreign keys added NOT VALID (not checked against the rows yet),
+  and NOT NULL prepared as such a CHECK;
+- the second checks the rows outside any transaction (`outside_the_transaction`): VALIDATE
+  takes a lock that lets reads and writes go on, and indexes are built CONCURRENTLY; then, in
+  a new transaction, it turns what was proven into UNIQUE constraints and NOT NULL columns,
+  which PostgreSQL then accepts without scanning again.
+Validating in the transaction that added the constraint would hold that transaction's
+exclusive lock for the whole scan (squawk's `constraint-missing-not-valid`).
 
-Each also works in offline mode (`alembic upgrade head --sql`), where it writes the same SQL.
+Everything here writes the same SQL in offline mode (`alembic upgrade head --sql`), and what
+runs outside a transaction can run again after a failure: a second try of the migration
+starts where the first one stopped.
 """
+
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from alembic import op
 
@@ -32,72 +41,101 @@ def quoted(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
+def _alter(table: str, change: str) -> None:
+    op.execute(f"ALTER TABLE {quoted(table)} {change}")
+
+
+# ---- In the migration's transaction: catalog changes only. ----
+
+
 def add_check(table: str, name: str, condition: str) -> None:
-    """ADD CONSTRAINT ... CHECK (condition): NOT VALID, then VALIDATE."""
-    op.execute(
-        f"ALTER TABLE {quoted(table)} ADD CONSTRAINT {quoted(name)} CHECK ({condition}) NOT VALID"
-    )
-    op.execute(f"ALTER TABLE {quoted(table)} VALIDATE CONSTRAINT {quoted(name)}")
+    """A CHECK that new rows must pass at once, and the rows already there once validated."""
+    _alter(table, f"ADD CONSTRAINT {quoted(name)} CHECK ({condition}) NOT VALID")
 
 
 def add_foreign_key(table: str, name: str, column: str, target: str, on_delete: str) -> None:
-    """A foreign key from `table`.`column` to `target`.id: NOT VALID, then VALIDATE."""
-    op.execute(
-        f"ALTER TABLE {quoted(table)} ADD CONSTRAINT {quoted(name)} FOREIGN KEY "
-        f"({quoted(column)}) REFERENCES {quoted(target)} (id) ON DELETE {on_delete} NOT VALID"
+    """A foreign key from `table`.`column` to `target`.id, NOT VALID until validated."""
+    _alter(
+        table,
+        f"ADD CONSTRAINT {quoted(name)} FOREIGN KEY ({quoted(column)}) "
+        f"REFERENCES {quoted(target)} (id) ON DELETE {on_delete} NOT VALID",
     )
-    op.execute(f"ALTER TABLE {quoted(table)} VALIDATE CONSTRAINT {quoted(name)}")
 
 
-def _outside_the_transaction(statements: list[str]) -> None:
-    """`statements` in autocommit mode, with the migration's time limits for the session, then
-    a new transaction with them again (CONCURRENTLY cannot run inside a transaction)."""
+def drop_constraint(table: str, name: str) -> None:
+    _alter(table, f"DROP CONSTRAINT IF EXISTS {quoted(name)}")
+
+
+def rename_constraint(table: str, name: str, new_name: str) -> None:
+    _alter(table, f"RENAME CONSTRAINT {quoted(name)} TO {quoted(new_name)}")
+
+
+def rename_index(name: str, new_name: str) -> None:
+    op.execute(f"ALTER INDEX {quoted(name)} RENAME TO {quoted(new_name)}")
+
+
+def fill_nulls(table: str, column: str, value: str) -> None:
+    """Rows without a value in `column` get `value` (SQL, a literal)."""
+    op.execute(
+        f"UPDATE {quoted(table)} SET {quoted(column)} = {value} "  # noqa: S608  (a literal)
+        f"WHERE {quoted(column)} IS NULL"
+    )
+
+
+def not_null_check(table: str, column: str) -> str:
+    """The name of the CHECK that proves `column` holds no NULL before it becomes NOT NULL."""
+    return f"ck_{table}_{column}_not_null"[:63]
+
+
+def prepare_not_null(table: str, column: str) -> None:
+    add_check(table, not_null_check(table, column), f"{quoted(column)} IS NOT NULL")
+
+
+# ---- Outside a transaction: reading the rows, building indexes; each can run again. ----
+
+
+@contextmanager
+def outside_the_transaction() -> Iterator[None]:
+    """The block runs in autocommit mode, with the migration's time limits for the session;
+    the transaction before it is committed, and a new one (with the limits) begins after."""
     with op.get_context().autocommit_block():
-        for statement in [*time_limits("SESSION"), *statements]:
+        for statement in time_limits("SESSION"):
             op.execute(statement)
+        yield
         op.execute("RESET lock_timeout")
         op.execute("RESET statement_timeout")
     for statement in time_limits():
         op.execute(statement)
 
 
+def validate(table: str, name: str) -> None:
+    _alter(table, f"VALIDATE CONSTRAINT {quoted(name)}")
+
+
 def create_index(name: str, table: str, column: str, *, unique: bool = False) -> None:
-    """CREATE [UNIQUE] INDEX CONCURRENTLY; one left invalid by a failed earlier try is dropped
-    first."""
+    """CREATE [UNIQUE] INDEX CONCURRENTLY; one a failed try left (invalid) is dropped first."""
     kind = "UNIQUE INDEX" if unique else "INDEX"
-    _outside_the_transaction(
-        [
-            f"DROP INDEX CONCURRENTLY IF EXISTS {quoted(name)}",
-            f"CREATE {kind} CONCURRENTLY {quoted(name)} ON {quoted(table)} ({quoted(column)})",
-        ]
+    op.execute(f"DROP INDEX CONCURRENTLY IF EXISTS {quoted(name)}")
+    op.execute(
+        f"CREATE {kind} CONCURRENTLY IF NOT EXISTS {quoted(name)} "
+        f"ON {quoted(table)} ({quoted(column)})"
     )
 
 
 def drop_index(name: str) -> None:
-    _outside_the_transaction([f"DROP INDEX CONCURRENTLY IF EXISTS {quoted(name)}"])
+    op.execute(f"DROP INDEX CONCURRENTLY IF EXISTS {quoted(name)}")
 
 
-def add_unique(table: str, name: str, column: str) -> None:
-    """A UNIQUE constraint on its index, built CONCURRENTLY first."""
-    create_index(name, table, column, unique=True)
-    op.execute(
-        f"ALTER TABLE {quoted(table)} ADD CONSTRAINT {quoted(name)} UNIQUE USING INDEX "
-        f"{quoted(name)}"
-    )
+# ---- In the transaction after: what the rows proved. ----
 
 
-def fill_nulls(table: str, column: str, value: str) -> None:
-    """Rows without a value in `column` get `value` (SQL, a literal)."""
-    op.execute(
-        f"UPDATE {quoted(table)} SET {quoted(column)} = {value} "  # noqa: S608  (a literal, quoted names)
-        f"WHERE {quoted(column)} IS NULL"
-    )
+def add_unique(table: str, name: str) -> None:
+    """The UNIQUE constraint `name` on the unique index of that name (`create_index`)."""
+    _alter(table, f"ADD CONSTRAINT {quoted(name)} UNIQUE USING INDEX {quoted(name)}")
 
 
 def set_not_null(table: str, column: str) -> None:
-    """ALTER COLUMN ... SET NOT NULL without the scan under an exclusive lock: a validated
-    CHECK (column IS NOT NULL) proves it first, and goes once it has."""
-    check = f"{table}_{column}_not_null"[:63]
-    add_check(table, check, f"{quoted(column)} IS NOT NULL")
-    op.execute(f"ALTER TABLE {quoted(table)} ALTER COLUMN {quoted(column)} SET NOT NULL")
-    op.execute(f"ALTER TABLE {quoted(table)} DROP CONSTRAINT {quoted(check)}")
+    """SET NOT NULL, which a validated `prepare_not_null` CHECK spares its scan (PostgreSQL
+    12+), and that CHECK goes."""
+    _alter(table, f"ALTER COLUMN {quoted(column)} SET NOT NULL")
+    drop_constraint(table, not_null_check(table, column))

@@ -56,6 +56,8 @@ CREATE_INDEX = re.compile(
 )
 DROP_INDEX = re.compile(r'^DROP INDEX(?: CONCURRENTLY)?(?: IF EXISTS)? "?(\w+)"?')
 DROP_TABLE = re.compile(r'^DROP TABLE(?: IF EXISTS)? "?(\w+)"?', re.MULTILINE)
+# The column an ALTER TABLE ... ADD COLUMN statement adds.
+ADD_COLUMN = re.compile(r'\bADD COLUMN (?:IF NOT EXISTS )?"?(\w+)"?')
 # Alembic marks where each migration starts in the offline SQL.
 RUNNING = re.compile(r"^-- Running upgrade .*-> (\w+)$")
 
@@ -125,6 +127,8 @@ def squawk(sql: str) -> list[Finding]:
     for found in json.loads(result.stdout or "[]"):
         line = found["line"]
         column = lines[line].split()[0].strip('"') if lines[line].startswith("    ") else ""
+        if added := ADD_COLUMN.search(lines[line]):
+            column = added[1]
         findings.append(
             Finding(
                 found["rule_name"],
