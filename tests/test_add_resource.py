@@ -156,7 +156,9 @@ def add_and_remove_again(project: Project, postgres: PostgresServer, database: s
 
 
 # A user's own code in a resource's service, which changing the resource must keep.
-USER_EDIT = "\n\ndef loyalty_tier(points: int) -> str:  # the user's own rule\n    return str(points)\n"
+USER_EDIT = (
+    "\n\ndef loyalty_tier(points: int) -> str:  # the user's own rule\n    return str(points)\n"
+)
 # A customer as its first migration stored it, and what the changes below leave of it.
 CUSTOMER_ROW = (
     "INSERT INTO customers (name, email, tier, version) VALUES ('Ada', 'ada@example.com', 3, 1)"
@@ -174,10 +176,11 @@ def change_resource(project: Project, name: str, *arguments: str) -> str:
 
 def change_resources(project: Project, postgres: PostgresServer, database: str) -> None:
     """Week two: fields added, renamed, altered and dropped on a customer with a row in the
-    database and the user's own code in its service; a reference renamed and an enum added on
-    the orders that refer to it; a field added to the service's own resource. The row keeps
-    its values, the edit stays, and the caller's checks (ruff, mypy, the suite with its
-    migration tests and lint) cover the result."""
+    database and the user's own code in its service, which becomes owned; a reference renamed
+    and an enum added on the orders that refer to it; a field added to the service's own
+    resource. The row keeps its values and goes to the legacy owner, the edit stays, and the
+    caller's checks (ruff, mypy, the suite with its migration tests and lint) cover the
+    result."""
     service = project.path / "app/services/customer.py"
     service.write_text(service.read_text() + USER_EDIT)
     commit(project.path, "The user's own rule")
@@ -205,6 +208,7 @@ def change_resources(project: Project, postgres: PostgresServer, database: str) 
         "since",
         "--fill",
         "points=5",
+        "--owned",
     )
     assert "rows already in customers get points = 5" in output, output
     change_resource(
@@ -215,6 +219,8 @@ def change_resources(project: Project, postgres: PostgresServer, database: str) 
     assert service.read_text().endswith(USER_EDIT)
     project.uv_run("alembic", "upgrade", "head", env=environment)
     assert postgres.query(database, CUSTOMER_READ) == "Ada|ada@example.com|3|5||"
+    owner = "SELECT email FROM users WHERE id = (SELECT owner_id FROM customers)"
+    assert postgres.query(database, owner) == "legacy-owner@example.invalid"
     model = (project.path / "app/models/order.py").read_text()
     assert "buyer_id: Mapped[int]" in model, model
 
@@ -237,7 +243,7 @@ def test_added_resources_pass_every_check_and_update_cleanly(
     registry = yaml.safe_load((project.path / ".copier-resources.yml").read_text())
     assert set(registry["resources"]) == {"task", "customer", "order"}
     owned = {name for name, entry in registry["resources"].items() if entry.get("owned")}
-    assert owned == {"order"}  # the service's own task is owned by its answers (auth=jwt)
+    assert owned == {"order", "customer"}  # task is owned by its answers (auth=jwt)
     assert 'ForeignKey("customers.id"' in (project.path / "app/models/order.py").read_text()
     project.uv_run("ruff", "check", ".")
     project.uv_run("ruff", "format", "--check", ".")

@@ -3,17 +3,17 @@
     uv run python -m tools.change_resource customer --add "phone:str(30)? points:int>=0=0" \\
         --rename name=full_name --alter "tier:int>=0<=9=0" --drop since
 
-It changes the resource's field spec in its answers and re-renders its files with `copier
-update` at the project's template version, so that your own edits in them are kept (a hunk
-Copier cannot place is reported as a conflict, as `copier update` reports them). Its create
-migration stays as it is (migrations are history); a new migration, after the current head,
-changes the table, keeping every row and what the changed columns hold:
+It changes the resource's answers (its field spec; with --owned, its records come to belong to
+their creators) and renders its files again at the project's template version, merging the
+difference into them so that your own edits are kept (tools/three_way.py; where an edit and
+the change meet, the file gets conflict markers and the command lists it). Its create
+migration stays as it is (migrations are history); new migrations, after the current head,
+change the table while it keeps serving (app/db/migration_ops.py), keeping every row:
 
 - a new required field without a default needs a value for the rows already there
-  (--fill FIELD=VALUE); one with a default gets it;
+  (--fill FIELD=VALUE); one with a default gets it; --owned gives them to the legacy owner;
 - a rename renames the column (and its constraints): code still running the old name fails
   once the migration ran, so deploy both together;
-- CHECK, UNIQUE and foreign keys are added without long locks (app/db/migration_ops.py);
 - a field made required needs a --fill for rows without a value, unless none lack it.
 
 It refuses a tree with uncommitted changes, several Alembic heads, and a field spec the
@@ -21,8 +21,6 @@ template refuses (one line, exit 2). The field-spec grammar: docs/template/resou
 """
 
 import argparse
-import json
-import shlex
 import sys
 import textwrap
 from dataclasses import dataclass
@@ -31,7 +29,7 @@ from typing import Any
 
 from sqlalchemy import Table
 
-from tools import copier_run
+from tools import copier_run, three_way
 from tools.cli import one_line_errors
 from tools.migration_file import function_body, write_migration
 from tools.models import current_metadata
@@ -41,7 +39,6 @@ from tools.resource_project import (
     SERVICE_ANSWERS,
     RefusedError,
     answers_file,
-    conflicts,
     git,
     migration_scripts,
     plural_of,
@@ -53,6 +50,11 @@ from tools.resource_project import (
 )
 from tools.table_changes import TableChange
 
+# The inactive user that rows existing before their resource was owned belong to, as when auth
+# is turned on in a service with data (alembic/versions/auth_users.py).
+LEGACY_OWNER = "'legacy-owner@example.invalid'"
+LEGACY_OWNER_ID = "(SELECT id FROM users WHERE email = 'legacy-owner@example.invalid')"
+
 
 @dataclass(frozen=True)
 class SpecChange:
@@ -62,6 +64,7 @@ class SpecChange:
     drop: list[str]
     rename: dict[str, str]
     alter: list[str]
+    owned: bool = False  # the records come to belong to their creators (auth)
 
     def applied_to(self, spec: str) -> str:
         """The spec with the changes made; refused when a field is missing or taken."""
@@ -103,6 +106,8 @@ class SpecChange:
             parts.append("alter " + ", ".join(token.split(":")[0] for token in self.alter))
         if self.drop:
             parts.append("drop " + ", ".join(self.drop))
+        if self.owned:
+            parts.append("owned by their creators")
         return "; ".join(parts)
 
 
@@ -138,9 +143,12 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
         default=[],
         help="FIELD=VALUE: for rows already there, when FIELD becomes required (repeatable)",
     )
+    parser.add_argument(
+        "--owned", action="store_true", help="records come to belong to their creators (auth)"
+    )
     args = parser.parse_args(argv)
-    if not (args.add or args.drop or args.rename or args.alter):
-        parser.error("nothing to change: give --add, --drop, --rename or --alter")
+    if not (args.add or args.drop or args.rename or args.alter or args.owned):
+        parser.error("nothing to change: give --add, --drop, --rename, --alter or --owned")
     return args
 
 
@@ -165,18 +173,43 @@ def column_renames(table: Table, renames: dict[str, str]) -> dict[str, str]:
     }
 
 
-def rerender(
-    answers: dict[str, Any], answers_name: str, spec: str, registry: dict[str, Any]
-) -> None:
-    """The resource's files rendered again with the new spec, its migrations left as they were."""
-    data = {"resource_fields": spec}
-    if answers_name != SERVICE_ANSWERS:  # references may name resources added since
+def refuse_unless_ownable(answers_name: str, answers: dict[str, Any]) -> None:
+    if read_yaml(SERVICE_ANSWERS).get("auth") != "jwt":
+        raise RefusedError("--owned needs a service with auth (copier update --data auth=jwt).")
+    if answers_name == SERVICE_ANSWERS:
+        raise RefusedError(
+            "--owned: the service's own resource is owned exactly when the service has auth."
+        )
+    if answers.get("owned"):
+        raise RefusedError("--owned: its records belong to their creators already.")
+
+
+def ownership(table: str) -> dict[str, Any]:
+    """What makes a table's rows owned: its rows already there go to the inactive legacy owner
+    that turning auth on creates too (docs/template/auth.md says how to hand them over)."""
+    email = LEGACY_OWNER
+    create = [
+        "INSERT INTO users (email, password_hash, is_active, version) ",
+        f"SELECT {email}, '!', false, 1 ",  # a password hash no password matches
+        f'WHERE EXISTS (SELECT FROM "{table}") ',
+        f"AND NOT EXISTS (SELECT FROM users WHERE email = {email})",
+    ]
+    code = "op.execute(\n" + "\n".join(f"    {part!r}" for part in create) + "\n)"
+    return {
+        "sql_fills": {"owner_id": LEGACY_OWNER_ID},
+        "preparation": [code],
+    }
+
+
+def new_answers(
+    answers: dict[str, Any], answers_name: str, change: dict[str, Any], registry: dict[str, Any]
+) -> dict[str, Any]:
+    """The answers after the change; a resource's known resources are the service's now, as
+    references may name resources added since."""
+    if answers_name != SERVICE_ANSWERS:
         resources = registry.get("resources") or {}
-        known = {name: entry["plural"] for name, entry in resources.items()}
-        data["known_resources"] = json.dumps(known)
-    copier_run.update(answers_name, str(answers["_commit"]), data)
-    if changed := git("diff", "--name-only", "--", "alembic/versions").split():
-        git("checkout", "--", *changed)
+        change = change | {"known_resources": {n: e["plural"] for n, e in resources.items()}}
+    return answers | change
 
 
 def undo() -> None:
@@ -194,6 +227,7 @@ def main(argv: list[str] | None = None) -> int:
             drop=args.drop,
             rename=pairs(args.rename, "--rename"),
             alter=args.alter.split(),
+            owned=args.owned,
         )
         fills = pairs(args.fill, "--fill")
         registry = read_yaml(REGISTRY)
@@ -201,6 +235,8 @@ def main(argv: list[str] | None = None) -> int:
         answers_name = answers_of(name)
         answers = read_yaml(answers_name)
         spec = change.applied_to(str(answers.get("resource_fields", "")))
+        if change.owned:
+            refuse_unless_ownable(answers_name, answers)
         refuse_unless_clean("changing")
         scripts = migration_scripts()
         head = the_head(scripts)
@@ -210,13 +246,17 @@ def main(argv: list[str] | None = None) -> int:
         print(f"Nothing was changed: {refused}", file=sys.stderr)
         return 2
 
-    data = shlex.quote(f"resource_fields={spec}")
-    print(f"$ copier update --answers-file {answers_name} --data {data}", flush=True)
+    data: dict[str, Any] = {"resource_fields": spec} | ({"owned": True} if change.owned else {})
+    shown = " ".join(f"{key}={value}" for key, value in data.items())
+    print(f"Rendering {name} again with {shown}", flush=True)
     try:
-        rerender(answers, answers_name, spec, registry)
+        after = new_answers(answers, answers_name, data, registry)
+        merged = three_way.rerender(answers_name, answers, after)
         new = current_metadata().tables[plural]
         fills = {(k if k in new.columns else f"{k}_id"): v for k, v in fills.items()}
-        table_change = TableChange(old, new, column_renames(old, change.rename), fills)
+        renames = column_renames(old, change.rename)
+        owner = ownership(plural) if change.owned else {}
+        table_change = TableChange(old, new, renames, fills, **owner)
         notes = table_change.migration().notes
         migrations = table_change.migrations()
     except (RefusedError, copier_run.CopierError) as error:
@@ -225,8 +265,7 @@ def main(argv: list[str] | None = None) -> int:
         return 1 if isinstance(error, copier_run.CopierError) and not error.refused else 2
 
     print(f"Changed the resource {name!r}: {change.summary()}.")
-    for line in git("status", "--porcelain").splitlines():
-        print(f"  {line}")
+    print(*(f"  rendered  {path}" for path in merged.changed), sep="\n")
     summary = textwrap.fill(f"{change.summary()}.", width=96)
     messages = [
         f"Change {name}.\n\n{summary}",
@@ -237,15 +276,18 @@ def main(argv: list[str] | None = None) -> int:
         code = (function_body(upgrade), function_body(downgrade))
         migration = write_migration(scripts, head, message, code, findings)
         head = migration.revision
-        print(f"  wrote {Path(migration.path).relative_to(PROJECT_DIR)}")
-    if migrations:
+        print(f"  wrote     {Path(migration.path).relative_to(PROJECT_DIR)}")
+    if change.owned:
+        registry["resources"][name]["owned"] = True
+    if migrations or change.owned:
         write_registry(registry, head)
     else:
         print("  the table stays as it is: no migration")
     for note in notes:
         print(f"  {note}")
-    if found := conflicts(git("rev-parse", "HEAD").strip()):
-        print("Resolve the conflicts first:", *found, sep="\n  ")
+    if merged.conflicts:
+        print("Resolve the conflicts first (your edits and the change meet):")
+        print(*(f"  {path}" for path in merged.conflicts), sep="\n")
         return 1
     print(
         "Next: review with `git diff`, then `uv run python -m tools.db migrate`, `uv run pytest`."

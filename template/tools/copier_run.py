@@ -5,6 +5,9 @@ Copier's traceback."""
 import os
 import re
 import subprocess
+from pathlib import Path
+
+import yaml
 
 from tools.resource_project import PROJECT_DIR
 
@@ -56,3 +59,15 @@ def update(answers_file: str, version: str, data: dict[str, str] | None = None) 
     arguments = ["update", "--defaults", "--quiet", "--vcs-ref", version]
     arguments += ["--answers-file", answers_file, *data_options(data or {})]
     return run_copier(arguments, quiet=True)
+
+
+def render(answers_file: str, version: str, answers: dict[str, object], destination: Path) -> None:
+    """`copier copy` of the template at `version` into `destination` with every answer given
+    (`answers`, as an answers file records them, plus `_src_path`): the project as those
+    answers make it, or, with a resource's answers file, that resource's files."""
+    data_file = destination.with_suffix(".answers.yml")
+    given = {key: value for key, value in answers.items() if not key.startswith("_")}
+    data_file.write_text(yaml.safe_dump(given))
+    arguments = ["copy", "--defaults", "--overwrite", "--quiet", "--vcs-ref", version]
+    arguments += ["--answers-file", answers_file, "--data-file", str(data_file)]
+    run_copier([*arguments, str(answers["_src_path"]), str(destination)], quiet=True)

@@ -205,6 +205,10 @@ class TableChange:
     new: Table
     renames: dict[str, str] = field(default_factory=dict)
     fills: dict[str, str] = field(default_factory=dict)
+    # Columns filled by SQL of the tool's own rather than a value given (owner_id: the legacy
+    # owner), with the steps that come first (creating that owner).
+    sql_fills: dict[str, str] = field(default_factory=dict)
+    preparation: list[str] = field(default_factory=list)
 
     @property
     def name(self) -> str:
@@ -234,6 +238,9 @@ class TableChange:
             findings["adding-not-nullable-field"] = (
                 "SET NOT NULL after a validated CHECK (column IS NOT NULL), which PostgreSQL "
                 "12+ trusts instead of scanning the table under an exclusive lock"
+            )
+            findings["ban-drop-constraint"] = (
+                "the CHECK (column IS NOT NULL) goes once the column is NOT NULL: it says the same"
             )
         second = (forward.second_upgrade(), forward.second_downgrade(), findings)
         return [first, second] if forward.steps else [second]
@@ -321,9 +328,12 @@ class TableChange:
             plain = plain_column(column, nullable=bool(column.nullable), default=default)
             migration.add(ops.AddColumnOp.from_column_and_tablename(None, self.name, plain))
             return
-        if restoring:  # the values are gone: the table must be empty for NOT NULL to hold
+        if restoring or column.name in self.sql_fills:
             plain = plain_column(column, nullable=True, default=None)
             migration.add(ops.AddColumnOp.from_column_and_tablename(None, self.name, plain))
+            if not restoring:  # else the values are gone: the table must be empty
+                migration.steps += self.preparation
+                migration.add(call("fill_nulls", self.name, column.name, self.sql_fills[column.name]))
             migration.not_null(self.name, column.name)
             return
         if column.name not in self.fills:
