@@ -198,8 +198,8 @@ STEPS: dict[tuple[str, str], Step] = {
     ): Run(expect="Changed the resource 'customer': add phone, tier; rename name to full_name."),
     (
         "resources.md",
-        'uv run python -m tools.change_resource order --add "status:enum(draft,placed,shipped)=draft" '
-        "--drop note",
+        "uv run python -m tools.change_resource order --add "
+        '"status:enum(draft,placed,shipped)=draft" --drop note',
     ): Run(expect="Changed the resource 'order': add status; drop note."),
     ("resources.md", "uv run python -m tools.db migrate && uv run pytest"): Run(
         as_run=f"uv run python -m tools.db migrate && {PYTEST}", why="CI budget (PYTEST)"
