@@ -33,8 +33,13 @@ class InMemoryRepository[ModelT: Entity, ReadT: Record, ParamsT: ListParams](
         entity = self.rows.get(id_)
         return None if entity is None else self.record_of(entity)
 
-    async def read_page(self, params: ParamsT) -> Listing[ReadT]:
-        entities = sorted(self.rows.values(), key=lambda entity: entity.id)[: params.limit]
+    async def read_page(
+        self, params: ParamsT, within: dict[str, int] | None = None
+    ) -> Listing[ReadT]:
+        entities = sorted(self.rows.values(), key=lambda entity: entity.id)
+        for name, value in (within or {}).items():
+            entities = [entity for entity in entities if getattr(entity, name) == value]
+        entities = entities[: params.limit]
         items = [self.record_of(entity) for entity in entities]
         return Listing(items, total=None, limit=params.limit, offset=None, next_cursor=None)
 

@@ -51,6 +51,22 @@ def service_dependency[ServiceT: SessionService](service_class: type[ServiceT]) 
     return params.Depends(provide, scope="function")
 
 
+def services_dependency[ServiceT: SessionService, ParentT: SessionService](
+    service_class: type[ServiceT], parent_class: type[ParentT]
+) -> params.Depends:
+    """`Depends` on the two services of a nested list, built on one session of the request's own
+    (one connection, not two): `service_class`, whose records it lists, and `parent_class`, which
+    shows the record they refer to (`GET /customers/{customer_id}/orders`: `OrderService` and
+    `CustomerService`)."""
+
+    async def provide(request: Request) -> AsyncIterator[tuple[ServiceT, ParentT]]:
+        async with get_database(request).session() as session:
+            yield service_class.from_session(session), parent_class.from_session(session)
+
+    provide.__name__ = f"provide_{service_class.__name__}_{parent_class.__name__}"
+    return params.Depends(provide, scope="function")
+
+
 async def require_json_body(request: Request) -> None:
     """Refuse (415) a request body that is not JSON, rather than failing to validate it.
 

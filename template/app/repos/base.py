@@ -41,6 +41,9 @@ from app.db.errors import FOREIGN_KEY_VIOLATION, UNIQUE_VIOLATION, driver_error,
 from app.schemas.base import Record
 from app.schemas.pagination import Listing, ListParams
 
+# The prefix of the values of a nested list's own condition (`read_page`'s `within`).
+WITHIN = "within_"
+
 
 class Repository[ModelT: Entity, ReadT: Record, ParamsT: ListParams]:
     """Queries for one model; `read_model` is the schema reads return."""
@@ -85,9 +88,13 @@ class Repository[ModelT: Entity, ReadT: Record, ParamsT: ListParams]:
         records = await self._read_records(self._shape_key("read", values), build, values)
         return records[0] if records else None
 
-    async def read_page(self, params: ParamsT) -> Listing[ReadT]:
-        """One page of records, in cursor mode or (with a total) in offset mode."""
+    async def read_page(
+        self, params: ParamsT, within: dict[str, int] | None = None
+    ) -> Listing[ReadT]:
+        """One page of records, in cursor mode or (with a total) in offset mode; `within` keeps
+        the records whose references (by attribute) hold those ids: a nested list's."""
         filters = self._visible_parameters() | self._filter_parameters(params)
+        filters |= {f"{WITHIN}{name}": value for name, value in (within or {}).items()}
         values = filters | self._page_parameters(params)
         key = self._shape_key("page", values, params.sort_attribute, params.descending)
         records = await self._read_records(key, lambda: self._page_query(params, values), values)
@@ -188,6 +195,10 @@ class Repository[ModelT: Entity, ReadT: Record, ParamsT: ListParams]:
                 conditions.append(column == any_(bound))
             else:
                 conditions.append(column == bindparam(f"filter_{name}"))
+        for name in values:
+            if name.startswith(WITHIN):
+                column = getattr(self.model, name.removeprefix(WITHIN))
+                conditions.append(column == bindparam(name))
         return conditions
 
     def _page_parameters(self, params: ParamsT) -> dict[str, Any]:

@@ -8,7 +8,7 @@ as a domain error. tests/test_commits.py fails when anything else in app/ commit
 """
 
 from contextlib import AbstractContextManager, nullcontext
-from typing import Self
+from typing import Protocol, Self
 
 from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -18,6 +18,13 @@ from app.db.base import Entity
 from app.repos.base import Repository
 from app.schemas.base import Record
 from app.schemas.pagination import Listing, ListParams
+
+
+class RecordReader(Protocol):
+    """What a nested list asks of the service of the records its records refer to: `read`, which
+    raises NotFoundError for a record the caller may not see (`ResourceService.read`)."""
+
+    async def read(self, id_: int) -> Record: ...
 
 
 class Service:
@@ -88,6 +95,16 @@ class ResourceService[
     async def list(self, params: ParamsT) -> Listing[ReadT]:
         """One page of records."""
         return await self.repository.read_page(params)
+
+    async def list_within(
+        self, parent: RecordReader, parent_id: int, attribute: str, params: ParamsT
+    ) -> Listing[ReadT]:
+        """One page of the records whose reference `attribute` holds `parent_id`, filtered by
+        `params` too: the list under a record (`GET /customers/{customer_id}/orders`). The
+        record's own service, `parent`, reads it first: NotFoundError when the caller cannot
+        see it."""
+        await parent.read(parent_id)
+        return await self.repository.read_page(params, within={attribute: parent_id})
 
     async def load_entity(self, id_: int) -> ModelT:
         """The resource's ORM object, to change (update, delete): override it to lock the row."""

@@ -16,9 +16,15 @@ CONTRACTS = Path(__file__).parent.parent / "contracts"
 
 
 def contract_name(path: str) -> str:
-    """health.json for /health/..., <plural>.json for /api/v1/<plural>/..."""
+    """health.json for /health/..., <plural>.json for /api/v1/<plural>/... and for the lists of
+    <plural> under the records they refer to, /api/v1/<other plural>/{id}/<plural>[/<field>]
+    (routes of <plural>'s module)."""
     parts = path.strip("/").split("/")
-    return (parts[0] if parts[0] != "api" else parts[2]).replace("-", "_")
+    if parts[0] != "api":
+        return parts[0]
+    parts = parts[2:]
+    nested = len(parts) > 2 and parts[1].startswith("{")
+    return (parts[2] if nested else parts[0]).replace("-", "_")
 
 
 def type_of(schema: dict[str, Any], spec: dict[str, Any]) -> str:
