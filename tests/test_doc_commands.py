@@ -201,13 +201,11 @@ STEPS: dict[tuple[str, str], Step] = {
         "uv run python -m tools.change_resource order --add "
         '"status:enum(draft,placed,shipped)=draft" --drop note',
     ): Run(expect="Changed the resource 'order': add status; drop note."),
+    ("resources.md", 'git add -A && git commit -m "Customers: phone, tier, full name"'): Run(),
+    ("resources.md", 'git add -A && git commit -m "Orders: a status instead of a note"'): Run(),
     ("resources.md", "uv run python -m tools.db migrate && uv run pytest"): Run(
         as_run=f"uv run python -m tools.db migrate && {PYTEST}", why="CI budget (PYTEST)"
     ),
-    (
-        "resources.md",
-        'git add -A && git commit -m "Customers: phone, tier, full name; orders: status"',
-    ): Run(),
     (
         "resources.md",
         "uvx --from 'copier>=9.19' copier copy --defaults --overwrite --answers-file "

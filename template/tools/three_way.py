@@ -47,9 +47,12 @@ def merge_file(relative: str, base: Path, new: Path, merged: Merged) -> None:
         if target.exists() and before.read_bytes() == target.read_bytes():
             target.unlink()
         return
-    if not target.exists() or not before.exists():
+    if not before.exists():  # a file the change adds
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(after, target)
+        return
+    if not target.exists():  # the user removed it: it stays removed
+        merged.changed.remove(relative)
         return
     labels = ["-L", "yours", "-L", "before the change", "-L", "after the change"]
     result = subprocess.run(
