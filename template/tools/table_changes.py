@@ -333,7 +333,9 @@ class TableChange:
             migration.add(ops.AddColumnOp.from_column_and_tablename(None, self.name, plain))
             if not restoring:  # else the values are gone: the table must be empty
                 migration.steps += self.preparation
-                migration.add(call("fill_nulls", self.name, column.name, self.sql_fills[column.name]))
+                migration.add(
+                    call("fill_nulls", self.name, column.name, self.sql_fills[column.name])
+                )
             migration.not_null(self.name, column.name)
             return
         if column.name not in self.fills:
