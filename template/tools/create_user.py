@@ -21,6 +21,7 @@ from app.core.scopes import SCOPES
 from app.db.session import Database
 from app.schemas.user import UserCreate, UserRead
 from app.security.credentials import Credentials
+from app.services.base import Caller
 from app.services.user import UserService
 from tools.cli import one_line_errors
 from tools.local_database import serving
@@ -31,7 +32,8 @@ async def create_user(settings: Settings, data: UserCreate) -> UserRead:
     database = Database.connect(settings)
     try:
         async with database.session() as session:
-            service = UserService.from_credentials(session, Credentials.from_settings(settings))
+            caller = Caller(credentials=Credentials.from_settings(settings))
+            service = UserService.for_caller(session, caller)
             return await service.create(data)
     finally:
         await database.dispose()

@@ -1,26 +1,23 @@
 """Dependencies shared by the routes.
 
-The one way a route gets a service: `Annotated[TaskService, service_dependency(TaskService)]`. The
-dependency opens the request's session, builds the service with `from_session` (the same
-constructor jobs and scripts use) and closes the session before the response is sent. Services
-commit explicitly; nothing is committed after `yield`.
+The one way a route gets its service: `Annotated[TaskService, service(TaskService)]` (with auth,
+`service` of app.api.auth, which authenticates the caller first). The dependency opens the
+request's session, builds the service for the caller with `TaskService.for_caller` (the one
+constructor, which jobs and scripts use too) and closes the session before the response is sent.
+Services commit explicitly; nothing is committed after `yield`.
 """
 
-from collections.abc import AsyncIterator
-from typing import Annotated, Protocol, Self
+from collections.abc import AsyncIterator, Sequence
+from typing import Annotated, Any
 
 from fastapi import Depends, HTTPException, Request, params, status
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.config import Settings
 from app.db.session import Database
+from app.services.base import Caller, Service
 
-
-class SessionService(Protocol):
-    """Anything built from a session: `ResourceService` subclasses, `HealthService`, ..."""
-
-    @classmethod
-    def from_session(cls, session: AsyncSession) -> Self: ...
+ANONYMOUS = Caller()
 
 
 async def app_settings(request: Request) -> Settings:
@@ -35,36 +32,33 @@ def get_database(request: Request) -> Database:
     return database
 
 
-def service_dependency[ServiceT: SessionService](service_class: type[ServiceT]) -> params.Depends:
-    """`Depends` on `service_class` built on a session of the request's own.
+def service(service_class: type[Service], *more_classes: type[Service]) -> params.Depends:
+    """`Depends` on `service_class` built for an anonymous caller on a session of the request's
+    own; with more classes, on a tuple of them all, on that one session (one connection, not
+    one each: a nested list's service and its parent's, `GET /customers/{customer_id}/orders`).
 
     One dependency, not a service dependency on a session dependency: each level of dependency
-    resolution costs CPU on every request (docs/template/performance.md). When a service has
-    owners, this is where the request's principal is read and passed to `from_session`.
+    resolution costs CPU on every request (docs/template/performance.md).
     """
+    classes = (service_class, *more_classes)
 
-    async def provide(request: Request) -> AsyncIterator[ServiceT]:
+    async def provide(request: Request) -> AsyncIterator[Any]:
         async with get_database(request).session() as session:
-            yield service_class.from_session(session)
+            yield built(classes, session, ANONYMOUS)
 
-    provide.__name__ = f"provide_{service_class.__name__}"
+    provide.__name__ = f"provide_{named(classes)}"
     return params.Depends(provide, scope="function")
 
 
-def services_dependency[ServiceT: SessionService, ParentT: SessionService](
-    service_class: type[ServiceT], parent_class: type[ParentT]
-) -> params.Depends:
-    """`Depends` on the two services of a nested list, built on one session of the request's own
-    (one connection, not two): `service_class`, whose records it lists, and `parent_class`, which
-    shows the record they refer to (`GET /customers/{customer_id}/orders`: `OrderService` and
-    `CustomerService`)."""
+def built(classes: Sequence[type[Service]], session: AsyncSession, caller: Caller) -> Any:
+    """Each of `classes` for `caller` on `session`: the one service, or a tuple of them."""
+    if len(classes) == 1:
+        return classes[0].for_caller(session, caller)
+    return tuple(service_class.for_caller(session, caller) for service_class in classes)
 
-    async def provide(request: Request) -> AsyncIterator[tuple[ServiceT, ParentT]]:
-        async with get_database(request).session() as session:
-            yield service_class.from_session(session), parent_class.from_session(session)
 
-    provide.__name__ = f"provide_{service_class.__name__}_{parent_class.__name__}"
-    return params.Depends(provide, scope="function")
+def named(classes: Sequence[type[Service]]) -> str:
+    return "_".join(service_class.__name__ for service_class in classes)
 
 
 async def require_json_body(request: Request) -> None:

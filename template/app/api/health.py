@@ -6,7 +6,7 @@ from fastapi import APIRouter
 from pydantic import BaseModel
 
 from app.api.access import public
-from app.api.deps import service_dependency
+from app.api.deps import service
 from app.api.problems import problem_responses
 from app.services.health import HealthService
 
@@ -26,7 +26,7 @@ async def live() -> Health:
 
 @router.get("/ready", response_model=Health, responses=problem_responses(503))
 @public
-async def ready(health: Annotated[HealthService, service_dependency(HealthService)]) -> Health:
+async def ready(health: Annotated[HealthService, service(HealthService)]) -> Health:
     """The database answers a query; 503 otherwise."""
     await health.check_database()
     return Health()

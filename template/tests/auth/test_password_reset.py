@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from app.core.config import Settings
 from app.models.user import User
 from app.services.auth import AuthService
+from app.services.base import Caller
 from tests.assertions import assert_problem
 from tests.auth.users import Outbox, add_user
 
@@ -59,7 +60,7 @@ async def test_a_reset_request_does_the_same_work_whether_or_not_the_account_exi
         if not statement.startswith(("SAVEPOINT", "RELEASE")):  # the test's transaction's
             statements.append(statement)
 
-    auth = AuthService(session, app.state.credentials)
+    auth = AuthService.for_caller(session, Caller(credentials=app.state.credentials))
     work = []
     event.listen(connection.sync_connection, "before_cursor_execute", record)
     try:

@@ -14,7 +14,7 @@ from starlette.types import Receive, Scope, Send
 
 from app.api.access import is_public, public
 from app.api.auth import signed_in_by_default
-from app.api.deps import service_dependency
+from app.api.deps import service
 from app.api.problems import problem_handlers
 from app.services.health import HealthService
 from tests.assertions import assert_problem
@@ -109,7 +109,7 @@ def legacy_router() -> APIRouter:
     router = APIRouter(prefix="/legacy")
 
     @router.get("")
-    async def read(health: Annotated[HealthService, service_dependency(HealthService)]) -> str:
+    async def read(health: Annotated[HealthService, service(HealthService)]) -> str:
         await health.check_database()
         return "data"
 

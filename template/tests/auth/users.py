@@ -14,7 +14,9 @@ from app.core.mail import Email
 from app.core.scopes import ADMIN_SCOPE
 from app.models.user import User
 from app.security.credentials import Credentials
+from app.security.principal import Principal
 from app.security.tokens import AccessClaims
+from app.services.base import Caller
 
 PASSWORD = "correct horse battery staple"  # noqa: S105  (every test user's password)
 # The key the app under test signs with (tests/conftest.py): random, made by each test process.
@@ -62,12 +64,13 @@ async def sign_in(
     return user
 
 
-async def add_owner(session: AsyncSession) -> int:
-    """A new user (who cannot sign in) to own records created outside requests; not committed."""
+async def owner_caller(session: AsyncSession) -> Caller:
+    """The caller for whom a service creates records outside requests: a new user (who cannot
+    sign in) as principal; not committed."""
     user = User(email=f"owner-{uuid4().hex}@example.com", password_hash="!")  # noqa: S106
     session.add(user)
     await session.flush()
-    return user.id
+    return Caller(Principal(user.id, frozenset()))
 
 
 async def fuzzing_token(app: FastAPI) -> str:

@@ -3,16 +3,16 @@ a hang, and recovers by itself."""
 
 import asyncio
 from collections.abc import AsyncIterator
-from typing import Annotated, Self
+from typing import Annotated
 
 import pytest
 from pydantic import SecretStr
 from sqlalchemy import make_url, text
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.api.deps import service_dependency
+from app.api.deps import service
 from app.core.config import Settings
 from app.main import create_app
+from app.services.base import Service
 from tests.assertions import assert_problem
 from tests.clients import running
 from tests.factories import all_factories
@@ -21,18 +21,11 @@ from tests.tcp_proxy import TcpProxy
 PATH = all_factories()[0].path
 
 
-class SessionHolder:
+class SessionHolder(Service):
     """A service of the tests' own, for routes that run SQL of their choosing."""
 
-    def __init__(self, session: AsyncSession) -> None:
-        self.session = session
 
-    @classmethod
-    def from_session(cls, session: AsyncSession) -> Self:
-        return cls(session)
-
-
-SessionDep = Annotated[SessionHolder, service_dependency(SessionHolder)]
+SessionDep = Annotated[SessionHolder, service(SessionHolder)]
 
 
 @pytest.fixture

@@ -11,19 +11,20 @@ import base64
 import json
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
-from typing import Annotated, Any, Self
+from typing import Annotated, Any
 
 import pytest
 from fastapi import FastAPI
 from httpx import AsyncClient
 from pydantic import SecretStr
 from sqlalchemy import BigInteger, Float, Integer, bindparam, func, select, text
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncConnection, create_async_engine
 
-from app.api.deps import service_dependency
+from app.api.deps import service
 from app.core.config import Settings
 from app.db.direct import fetch_rows
 from app.main import create_app
+from app.services.base import Service
 from tests.assertions import assert_problem
 from tests.clients import running, served
 from tests.database import DatabaseServer
@@ -35,18 +36,11 @@ TIMEOUT_MS = 400  # long enough for an ordinary statement on a loaded machine
 FACTORY = all_factories()[0]
 
 
-class SessionHolder:
+class SessionHolder(Service):
     """A service of the tests' own, for routes that send statements of their choosing."""
 
-    def __init__(self, session: AsyncSession) -> None:
-        self.session = session
 
-    @classmethod
-    def from_session(cls, session: AsyncSession) -> Self:
-        return cls(session)
-
-
-SessionDep = Annotated[SessionHolder, service_dependency(SessionHolder)]
+SessionDep = Annotated[SessionHolder, service(SessionHolder)]
 
 
 def fault_settings(settings: Settings) -> Settings:
