@@ -21,12 +21,16 @@ template refuses (one line, exit 2). The field-spec grammar: docs/template/resou
 """
 
 import argparse
+import importlib
+import json
+import re
 import sys
 import textwrap
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
+from pydantic import BaseModel, TypeAdapter, ValidationError
 from sqlalchemy import Table
 
 from tools import copier_run, three_way
@@ -77,6 +81,7 @@ class SpecChange:
                 )
             return name
 
+        self.refuse_overlaps()
         for name in self.drop:
             del fields[known(name, "--drop")]
         for old, new in self.rename.items():
@@ -89,12 +94,28 @@ class SpecChange:
                 for name, token in fields.items()
             }
         for token in self.alter:
-            fields[known(token.split(":")[0], "--alter")] = token
+            name = known(token.split(":")[0], "--alter")
+            if kind_of(token) == "email" != kind_of(fields[name]):
+                raise RefusedError(
+                    f"--alter {name}: the values it holds were not normalized as addresses; add "
+                    "an email field, copy the values through the API, then drop this one."
+                )
+            fields[name] = token
         for token in self.add:
             if (name := token.split(":")[0]) in fields:
                 raise RefusedError(f"--add {name}: there is a field {name!r} already (--alter?).")
             fields[name] = token
         return " ".join(fields.values())
+
+    def refuse_overlaps(self) -> None:
+        """One change per field: a field renamed, dropped, altered or added twice in one call
+        would need the steps in an order the migration cannot tell."""
+        named = [token.split(":")[0] for token in self.add + self.alter]
+        named += self.drop + list(self.rename) + list(self.rename.values())
+        if twice := sorted({name for name in named if named.count(name) > 1}):
+            raise RefusedError(
+                f"{twice[0]!r} appears in two changes at once; make them one after the other."
+            )
 
     def summary(self) -> str:
         parts = []
@@ -109,6 +130,57 @@ class SpecChange:
         if self.owned:
             parts.append("owned by their creators")
         return "; ".join(parts)
+
+
+class ModelConflictError(RefusedError):
+    """The user's edits in the model and the change meet: no table to compare (exit 1)."""
+
+
+def checked_fills(name: str, table: Table, fills: dict[str, str]) -> dict[str, str]:
+    """The --fill values by column (a reference's column is its name + `_id`), each checked as
+    the API checks the field in a create (bounds, length, enum values, an address normalized),
+    and written as that value."""
+    schemas = importlib.import_module(f"app.schemas.{name}")
+    create = next(
+        cls
+        for cls in vars(schemas).values()
+        if isinstance(cls, type) and issubclass(cls, BaseModel) and cls.__name__.endswith("Create")
+    )
+    fields = {info.alias or key: info for key, info in create.model_fields.items()}
+    checked = {}
+    for field_name, given in fills.items():
+        column = field_name if field_name in table.columns else f"{field_name}_id"
+        info = fields.get(column)
+        if info is None:
+            checked[column] = given  # not a field of the API (refused as unused later)
+            continue
+        adapter: TypeAdapter[object] = TypeAdapter(Annotated[info.annotation, *info.metadata])
+        try:  # as JSON (a number, true), else as text
+            value = adapter.validate_json(given) if is_json(given) else None
+        except ValidationError:
+            value = None
+        if value is None:
+            try:
+                value = adapter.validate_json(json.dumps(given))
+            except ValidationError as error:
+                problem = error.errors()[0]["msg"]
+                raise RefusedError(f"--fill {field_name}={given}: {problem}.") from None
+        checked[column] = json.dumps(value).lower() if isinstance(value, bool) else str(value)
+    return checked
+
+
+def is_json(text: str) -> bool:
+    try:
+        json.loads(text)
+    except ValueError:
+        return False
+    return True
+
+
+def kind_of(token: str) -> str:
+    """A field's kind, from its spec: `email` for `contact:email!`."""
+    kind = re.match(r"[a-z]*", token.partition(":")[2])
+    return kind[0] if kind else ""
 
 
 def pairs(values: list[str], option: str) -> dict[str, str]:
@@ -252,8 +324,13 @@ def main(argv: list[str] | None = None) -> int:
     try:
         after = new_answers(answers, answers_name, data, registry)
         merged = three_way.rerender(answers_name, answers, after)
+        if in_models := [path for path in merged.conflicts if path.startswith("app/models/")]:
+            raise ModelConflictError(
+                f"your edits in {in_models[0]} and the change meet (a conflict): move your own "
+                "code in the model away from its fields (e.g. above them), commit, and try again."
+            )
         new = current_metadata().tables[plural]
-        fills = {(k if k in new.columns else f"{k}_id"): v for k, v in fills.items()}
+        fills = checked_fills(name, new, fills)
         renames = column_renames(old, change.rename)
         owner = ownership(plural) if change.owned else {}
         table_change = TableChange(old, new, renames, fills, **owner)
@@ -262,7 +339,12 @@ def main(argv: list[str] | None = None) -> int:
     except (RefusedError, copier_run.CopierError) as error:
         undo()
         print(f"Nothing was changed: {error}", file=sys.stderr)
-        return 1 if isinstance(error, copier_run.CopierError) and not error.refused else 2
+        failed = isinstance(error, ModelConflictError | copier_run.CopierError)
+        return 1 if failed and not getattr(error, "refused", False) else 2
+    except Exception as error:  # whatever else broke: the tree goes back as it was
+        undo()
+        print(f"Nothing was changed: {type(error).__name__}: {error}", file=sys.stderr)
+        return 1
 
     print(f"Changed the resource {name!r}: {change.summary()}.")
     print(*(f"  rendered  {path}" for path in merged.changed), sep="\n")

@@ -12,6 +12,7 @@ as it is now. A column that went takes its values with it; the downgrade recreat
 """
 
 import json
+import math
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -32,6 +33,7 @@ from sqlalchemy import (
     text,
 )
 from sqlalchemy.dialects import postgresql
+from sqlalchemy.exc import CompileError
 from sqlalchemy.sql.elements import ClauseElement
 from sqlalchemy.types import TypeEngine
 
@@ -114,9 +116,17 @@ def value_of(column: Column[Any], given: str) -> object:
 
 def sql_literal(column: Column[Any], given: str) -> str:
     value = value_of(column, given)
-    rendered = literal(value, column.type).compile(
-        dialect=DIALECT, compile_kwargs={"literal_binds": True}
-    )
+    if isinstance(value, float) and not math.isfinite(value):
+        raise RefusedError(f"--fill {column.name}={given}: a number is finite.")
+    try:
+        rendered = literal(value, column.type).compile(
+            dialect=DIALECT, compile_kwargs={"literal_binds": True}
+        )
+    except CompileError:
+        raise RefusedError(
+            f"--fill {column.name}: {column.type} values cannot be given on the command line; "
+            "add the field optional and set it through the API."
+        ) from None
     return str(rendered)
 
 
@@ -156,6 +166,7 @@ class Migration:
     undo_outside: list[str] = field(default_factory=list)
     not_null_checks: list[str] = field(default_factory=list)
     filled: set[str] = field(default_factory=set)
+    built_indexes: list[str] = field(default_factory=list)
     findings: dict[str, str] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
 
@@ -165,9 +176,13 @@ class Migration:
     def validated(self, table: str, name: str) -> None:
         self.outside.append(call("validate", table, name))
 
-    def not_null(self, table: str, column: str) -> None:
-        """`column` becomes NOT NULL once its rows are proven to have values."""
+    def not_null(self, table: str, column: str, fill: str | None = None) -> None:
+        """`column` becomes NOT NULL once its rows are proven to have values; `fill` (SQL) gives
+        them one first, in batches outside the transaction (an UPDATE of every row inside it
+        would hold the table's exclusive lock for as long)."""
         self.add(call("prepare_not_null", table, column))
+        if fill is not None:
+            self.outside.append(call("fill_nulls", table, column, fill))
         self.validated(table, not_null_check(table, column))
         self.not_null_checks.append(call("drop_constraint", table, not_null_check(table, column)))
         self.after.append(call("set_not_null", table, column))
@@ -225,7 +240,11 @@ class TableChange:
         EXISTS)."""
         forward = self.migration()
         backward = self.reversed().migration(restoring=True)
-        first = (forward.steps, forward.not_null_checks + backward.whole(), forward.findings)
+        # After the table is back: an index the second migration left invalid, or never
+        # turned into a constraint, stays otherwise (`alembic check` reports it).
+        leftovers = outside_block([call("drop_index", name) for name in forward.built_indexes])
+        first_down = forward.not_null_checks + backward.whole() + leftovers
+        first = (forward.steps, first_down, forward.findings)
         if not forward.second_upgrade():
             return [first] if forward.steps else []
         findings = {
@@ -331,12 +350,11 @@ class TableChange:
         if restoring or column.name in self.sql_fills:
             plain = plain_column(column, nullable=True, default=None)
             migration.add(ops.AddColumnOp.from_column_and_tablename(None, self.name, plain))
-            if not restoring:  # else the values are gone: the table must be empty
-                migration.steps += self.preparation
-                migration.add(
-                    call("fill_nulls", self.name, column.name, self.sql_fills[column.name])
-                )
-            migration.not_null(self.name, column.name)
+            if restoring:  # the values are gone: the table must be empty
+                migration.not_null(self.name, column.name)
+                return
+            migration.steps += self.preparation
+            migration.not_null(self.name, column.name, self.sql_fills[column.name])
             return
         if column.name not in self.fills:
             raise RefusedError(
@@ -376,12 +394,12 @@ class TableChange:
                     "that leave it out get a 422 instead"
                 )
         if before.nullable and not after.nullable:
+            fill = None
             if name in self.fills:
                 fill = sql_literal(after, self.fills[name])
                 migration.filled.add(name)
-                migration.add(call("fill_nulls", self.name, name, fill))
                 migration.notes.append(f"rows of {self.name} without {name} get {fill}")
-            migration.not_null(self.name, name)
+            migration.not_null(self.name, name, fill)
         elif after.nullable and not before.nullable:
             migration.add(f"op.alter_column({self.name!r}, {name!r}, nullable=True)")
 
@@ -396,9 +414,11 @@ class TableChange:
             migration.validated(table, name)
         elif constraint.kind == "unique":
             migration.outside.append(call("create_index", name, table, column, unique=True))
+            migration.built_indexes.append(name)
             migration.after.append(call("add_unique", table, name))
             migration.undo_after.append(call("drop_constraint", table, name))
         else:
             unique = constraint.kind == "unique_index"
             migration.outside.append(call("create_index", name, table, column, unique=unique))
+            migration.built_indexes.append(name)
             migration.undo_outside.append(call("drop_index", name))

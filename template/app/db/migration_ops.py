@@ -6,8 +6,9 @@ A change comes in two migrations:
 - the first, in one transaction, makes the changes that only touch the catalog: columns added,
   dropped, renamed; CHECK and foreign keys added NOT VALID (not checked against the rows yet),
   and NOT NULL prepared as such a CHECK;
-- the second checks the rows outside any transaction (`outside_the_transaction`): VALIDATE
-  takes a lock that lets reads and writes go on, and indexes are built CONCURRENTLY; then, in
+- the second works on the rows outside any transaction (`outside_the_transaction`): fills
+  them in batches where a column becomes required, VALIDATE takes a lock that lets reads and
+  writes go on, and indexes are built CONCURRENTLY; then, in
   a new transaction, it turns what was proven into UNIQUE constraints and NOT NULL columns,
   which PostgreSQL then accepts without scanning again.
 Validating in the transaction that added the constraint would hold that transaction's
@@ -22,6 +23,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from alembic import op
+from sqlalchemy import text
 
 # Fail fast instead of queueing behind long transactions while holding locks; a statement that
 # runs longer than STATEMENT_TIMEOUT belongs in a batched backfill, not in a schema migration.
@@ -74,14 +76,6 @@ def rename_index(name: str, new_name: str) -> None:
     op.execute(f"ALTER INDEX {quoted(name)} RENAME TO {quoted(new_name)}")
 
 
-def fill_nulls(table: str, column: str, value: str) -> None:
-    """Rows without a value in `column` get `value` (SQL, a literal)."""
-    op.execute(
-        f"UPDATE {quoted(table)} SET {quoted(column)} = {value} "  # noqa: S608  (a literal)
-        f"WHERE {quoted(column)} IS NULL"
-    )
-
-
 def not_null_check(table: str, column: str) -> str:
     """The name of the CHECK that proves `column` holds no NULL before it becomes NOT NULL."""
     return f"ck_{table}_{column}_not_null"[:63]
@@ -110,6 +104,23 @@ def outside_the_transaction() -> Iterator[None]:
 
 def validate(table: str, name: str) -> None:
     _alter(table, f"VALIDATE CONSTRAINT {quoted(name)}")
+
+
+def fill_nulls(table: str, column: str, value: str, batch: int = 10_000) -> None:
+    """Rows without a value in `column` get `value` (SQL: a literal, or a subquery), `batch`
+    rows per statement: run outside the transaction, each batch commits on its own and holds
+    its rows' locks only that long. Offline, one statement."""
+    update = (
+        f"UPDATE {quoted(table)} SET {quoted(column)} = {value} "  # noqa: S608  (a literal)
+        f"WHERE {quoted(column)} IS NULL"
+    )
+    if op.get_context().as_sql:
+        op.execute(update)
+        return
+    rows = f"SELECT ctid FROM {quoted(table)} WHERE {quoted(column)} IS NULL LIMIT {batch:d}"  # noqa: S608
+    batched = f"{update} AND ctid = ANY(ARRAY({rows}))"
+    while op.get_bind().execute(text(batched)).rowcount:
+        pass
 
 
 def create_index(name: str, table: str, column: str, *, unique: bool = False) -> None:

@@ -13,6 +13,8 @@ from pwdlib.hashers.argon2 import Argon2Hasher
 # A password no one has: verified against when the email is unknown, so that login takes the
 # same time whether or not the account exists.
 DUMMY_PASSWORD = "dummy password for unknown accounts"  # noqa: S105  (not a credential)
+# How every hash this module makes begins (the PHC string format of Argon2).
+ARGON2_PREFIX = "$argon2"
 
 
 class Passwords:
@@ -29,7 +31,9 @@ class Passwords:
         """Whether `password` matches, and a new hash to store when the parameters changed
         since `password_hash` was made (None: keep it). No hash: checks a dummy one, in the
         same time, and fails."""
-        if password_hash is None:
+        if password_hash is None or not password_hash.startswith(ARGON2_PREFIX):
+            # No hash, or none of ours: an account nobody signs in to (the legacy owner's
+            # "!"), refused like an unknown one, not a 500 that tells it exists.
             await to_thread.run_sync(self._verify_dummy, password)
             return False, None
         return await to_thread.run_sync(self._hash.verify_and_update, password, password_hash)

@@ -135,6 +135,21 @@ async def test_the_password_hash_is_upgraded_on_login(app: FastAPI, anonymous: A
         assert (await app.state.credentials.passwords.verify(PASSWORD, stored.password_hash))[0]
 
 
+async def test_an_account_without_a_password_is_refused_like_any_wrong_one(
+    app: FastAPI, anonymous: AsyncClient
+) -> None:
+    """The legacy owner of rows older than auth (password hash "!"): 401, never a 500 that
+    would tell the account exists."""
+    user = await add_user(app, "legacy-owner@example.invalid")
+    async with app.state.database.session() as session:
+        stored = await session.get_one(User, user.id)
+        stored.password_hash = "!"
+        await session.commit()
+    for password in ("!", PASSWORD):
+        response = await sign_in(anonymous, "legacy-owner@example.invalid", password)
+        assert response.status_code == 401, response.text
+
+
 async def test_refreshing_rotates_the_refresh_token(
     anonymous: AsyncClient, user_email: str
 ) -> None:
