@@ -21,6 +21,7 @@ template refuses (one line, exit 2). The field-spec grammar: docs/template/resou
 """
 
 import argparse
+import contextlib
 import importlib
 import json
 import re
@@ -28,9 +29,9 @@ import sys
 import textwrap
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Any
 
-from pydantic import BaseModel, TypeAdapter, ValidationError
+from pydantic import BaseModel, ValidationError
 from sqlalchemy import Table
 
 from tools import copier_run, three_way
@@ -146,35 +147,34 @@ def checked_fills(name: str, table: Table, fills: dict[str, str]) -> dict[str, s
         for cls in vars(schemas).values()
         if isinstance(cls, type) and issubclass(cls, BaseModel) and cls.__name__.endswith("Create")
     )
-    fields = {info.alias or key: info for key, info in create.model_fields.items()}
+    attributes = {info.alias or key: key for key, info in create.model_fields.items()}
     checked = {}
     for field_name, given in fills.items():
         column = field_name if field_name in table.columns else f"{field_name}_id"
-        info = fields.get(column)
-        if info is None:
+        if column not in attributes:
             checked[column] = given  # not a field of the API (refused as unused later)
             continue
-        adapter: TypeAdapter[object] = TypeAdapter(Annotated[info.annotation, *info.metadata])
-        try:  # as JSON (a number, true), else as text
-            value = adapter.validate_json(given) if is_json(given) else None
-        except ValidationError:
-            value = None
-        if value is None:
-            try:
-                value = adapter.validate_json(json.dumps(given))
-            except ValidationError as error:
-                problem = error.errors()[0]["msg"]
-                raise RefusedError(f"--fill {field_name}={given}: {problem}.") from None
+        value = validated(create, attributes[column], given, field_name)
         checked[column] = json.dumps(value).lower() if isinstance(value, bool) else str(value)
     return checked
 
 
-def is_json(text: str) -> bool:
-    try:
-        json.loads(text)
-    except ValueError:
-        return False
-    return True
+def validated(create: type[BaseModel], attribute: str, given: str, field_name: str) -> object:
+    """`given` as the create body's field `attribute` takes it: read as JSON (a number, true),
+    else as text."""
+    candidates: list[object] = [given]
+    with contextlib.suppress(ValueError):
+        candidates.insert(0, json.loads(given))
+    problem = ""
+    for candidate in candidates:
+        body = create.model_construct()
+        try:
+            create.__pydantic_validator__.validate_assignment(body, attribute, candidate)
+        except ValidationError as error:
+            problem = problem or error.errors()[0]["msg"]
+            continue
+        return getattr(body, attribute)
+    raise RefusedError(f"--fill {field_name}={given}: {problem}.")
 
 
 def kind_of(token: str) -> str:
