@@ -30,7 +30,9 @@ from sqlalchemy import (
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapper
+from sqlalchemy.orm.attributes import flag_modified
 from sqlalchemy.orm.exc import StaleDataError
+from pydantic import BaseModel
 from sqlalchemy.sql.schema import ColumnCollectionConstraint
 
 from app.core.cursor import encode_cursor
@@ -38,6 +40,7 @@ from app.core.errors import ConflictError, InvalidReferenceError, VersionMismatc
 from app.db.base import Base, Entity
 from app.db.direct import fetch_rows
 from app.db.errors import FOREIGN_KEY_VIOLATION, UNIQUE_VIOLATION, driver_error, sqlstate
+from app.repos.links import Link
 from app.schemas.base import Record
 from app.schemas.pagination import Listing, ListParams
 
@@ -58,6 +61,9 @@ class Repository[ModelT: Entity, ReadT: Record, ParamsT: ListParams]:
     # Of `filtered_columns`, those whose parameter takes several values (a list; an enum's): a row
     # matches any of them. One array parameter, so the statement's SQL is the same for any count.
     any_of_columns: tuple[str, ...] = ()
+    # The resource's many-to-many fields (app/repos/links.py): read with each record, filtered
+    # by their list parameter, replaced whole by a change that gives them.
+    links: tuple[Link, ...] = ()
 
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
@@ -82,7 +88,7 @@ class Repository[ModelT: Entity, ReadT: Record, ParamsT: ListParams]:
         values = {"id": id_} | self._visible_parameters()
 
         def build() -> Select[Any]:
-            query = select(*record_columns(self.model))
+            query = select(*self._record_columns())
             return query.where(self.model.id == bindparam("id"), *self._visible_conditions())
 
         records = await self._read_records(self._shape_key("read", values), build, values)
@@ -113,8 +119,41 @@ class Repository[ModelT: Entity, ReadT: Record, ParamsT: ListParams]:
         return await self.session.scalar(select(self.model).where(self.model.id == id_, *visible))
 
     def record_of(self, entity: ModelT) -> ReadT:
-        """The record of an ORM object just added or changed."""
+        """The record of an ORM object just added or changed, flushed, of a model without links
+        (their ids are rows of other tables: `saved_record`)."""
         return self.read_model.model_validate(entity)
+
+    async def saved_record(self, entity: ModelT) -> ReadT:
+        """The record of an ORM object just added or changed, as its service's commit will
+        make it durable: flushed first (the database sets its version and timestamps); read
+        again when the model has links."""
+        await self.flush()
+        if self.links:
+            record = await self.read(entity.id)
+            if record is not None:
+                return record
+        return self.record_of(entity)
+
+    def column_values(self, data: BaseModel) -> dict[str, Any]:
+        """The values of `data` (a create or an update) that are columns of the model: all but
+        its links' ids."""
+        return data.model_dump(exclude={link.attribute for link in self.links})
+
+    async def save_links(self, entity: ModelT, data: BaseModel, *, new: bool = False) -> None:
+        """Replace the links of `entity` (flushed: it has its id) by those `data` gives; a link
+        left out of an update keeps its ids. Changing the links of a record is a change of the
+        record: its version moves on, which locks its row first (a concurrent change of the
+        same record waits, then fails its version check) and changes its ETag."""
+        given = data.model_dump(include={link.attribute for link in self.links})
+        if not given:
+            return
+        if not new:
+            flag_modified(entity, "version")  # an UPDATE: the next version, now as updated_at
+            await self.flush()
+        with self.client_errors():
+            for link in self.links:
+                if link.attribute in given:
+                    await link.replace(self.session, entity.id, given[link.attribute], new=new)
 
     async def add(self, entity: ModelT) -> ModelT:
         """Add `entity` to the session's transaction (flushed: it has its id)."""
@@ -176,6 +215,9 @@ class Repository[ModelT: Entity, ReadT: Record, ParamsT: ListParams]:
         for name in self.filtered_columns:
             if (value := getattr(params, name)) is not None:
                 values[f"filter_{name}"] = value
+        for link in self.links:
+            if (value := getattr(params, link.filter)) is not None:
+                values[f"link_{link.filter}"] = value
         return values
 
     def _filter_conditions(
@@ -195,6 +237,9 @@ class Repository[ModelT: Entity, ReadT: Record, ParamsT: ListParams]:
                 conditions.append(column == any_(bound))
             else:
                 conditions.append(column == bindparam(f"filter_{name}"))
+        for link in self.links:
+            if f"link_{link.filter}" in values:
+                conditions.append(link.holding(self.model, bindparam(f"link_{link.filter}")))
         for name in values:
             if name.startswith(WITHIN):
                 column = getattr(self.model, name.removeprefix(WITHIN))
@@ -213,7 +258,7 @@ class Repository[ModelT: Entity, ReadT: Record, ParamsT: ListParams]:
         keys = [getattr(self.model, params.sort_attribute)]
         if params.sort_field != "id":
             keys.append(self.model.id)  # a unique tie-breaker makes the order total
-        query = select(*record_columns(self.model)).where(*self._filter_conditions(params, values))
+        query = select(*self._record_columns()).where(*self._filter_conditions(params, values))
         if params.after is not None:
             after = [bindparam(f"after_{index}", type_=key.type) for index, key in enumerate(keys)]
             keyset, bound = tuple_(*keys), tuple_(*after)
@@ -231,6 +276,10 @@ class Repository[ModelT: Entity, ReadT: Record, ParamsT: ListParams]:
         rows = await fetch_rows(self.session, self._shape_key("count", values), build, values)
         total: int = next(iter(rows[0].values()))
         return total
+
+    def _record_columns(self) -> tuple[ColumnElement[Any], ...]:
+        """What reads select: the model's columns, and its links' ids."""
+        return record_columns(self.model) + tuple(link.ids_of(self.model) for link in self.links)
 
     def _shape_key(self, kind: str, values: dict[str, Any], *shape: Hashable) -> Hashable | None:
         """What a statement's SQL depends on besides this class: its kind, the names of its
@@ -282,16 +331,20 @@ class Repository[ModelT: Entity, ReadT: Record, ParamsT: ListParams]:
         if sqlstate(error) == UNIQUE_VIOLATION:
             return ConflictError(f"Another record already has this {columns}.")
         if sqlstate(error) == FOREIGN_KEY_VIOLATION:
-            if getattr(cause, "table_name", None) == self.model.__tablename__:
+            if getattr(cause, "table_name", None) in self._table_names():
                 return InvalidReferenceError(f"{columns} refers to a record that does not exist.")
             return ConflictError("Other records still refer to this one; remove them first.")
         return None
 
+    def _table_names(self) -> list[str]:
+        """The tables this repository writes: its model's and its links'."""
+        return [self.model.__tablename__, *(link.table.name for link in self.links)]
+
     def _columns_of(self, name: str | None) -> str:
-        table = Base.metadata.tables[self.model.__tablename__]
-        for constraint in table.constraints:
-            if isinstance(constraint, ColumnCollectionConstraint) and constraint.name == name:
-                return ", ".join(column.name for column in constraint.columns)
+        for table_name in self._table_names():
+            for constraint in Base.metadata.tables[table_name].constraints:
+                if isinstance(constraint, ColumnCollectionConstraint) and constraint.name == name:
+                    return ", ".join(column.name for column in constraint.columns)
         return "value"
 
 
