@@ -12,6 +12,7 @@ from contextlib import contextmanager
 from functools import cache
 from typing import Any, Self, cast
 
+from pydantic import BaseModel
 from sqlalchemy import (
     ARRAY,
     BindParameter,
@@ -32,7 +33,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapper
 from sqlalchemy.orm.attributes import flag_modified
 from sqlalchemy.orm.exc import StaleDataError
-from pydantic import BaseModel
 from sqlalchemy.sql.schema import ColumnCollectionConstraint
 
 from app.core.cursor import encode_cursor
