@@ -55,7 +55,7 @@ class Link:
         """The ids the row of `model` that a statement reads links to, ascending (an empty list
         for none), as a column named after the field."""
         ids = func.array_agg(aggregate_order_by(self.other, self.other))
-        none: ColumnElement[list[int]] = literal_column("'{}'::bigint[]", ARRAY(BigInteger()))
+        none = literal_column("'{}'::bigint[]", ARRAY(BigInteger()))
         either = func.coalesce(ids, none, type_=ARRAY(BigInteger()))
         linked = select(either).where(self.own == model.id).scalar_subquery()
         return linked.label(self.attribute)
@@ -71,6 +71,7 @@ class Link:
         `new` record has no links to remove yet."""
         if not new:
             await session.execute(delete(self.table).where(self.own == own_id))
-        rows = [{self.own.key: own_id, self.other.key: id_} for id_ in sorted(set(ids))]
+        own, other = (column.name for column in self.table.columns)
+        rows = [{own: own_id, other: id_} for id_ in sorted(set(ids))]
         if rows:
             await session.execute(insert(self.table), rows)
