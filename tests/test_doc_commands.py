@@ -203,8 +203,28 @@ STEPS: dict[tuple[str, str], Step] = {
     ): Run(expect="Changed the resource 'order': add status; drop note."),
     ("resources.md", 'git add -A && git commit -m "Customers: phone, tier, full name"'): Run(),
     ("resources.md", 'git add -A && git commit -m "Orders: a status instead of a note"'): Run(),
+    ("resources.md", 'uv run python -m tools.add_resource tag --fields "label:str(40)!"'): Run(),
+    ("resources.md", 'git add -A && git commit -m "Tags"'): Run(),
+    ("resources.md", 'uv run python -m tools.change_resource order --add "tag:refs(tag)"'): Run(
+        expect="Changed the resource 'order': add tag."
+    ),
+    ("resources.md", 'git add -A && git commit -m "Orders: tags"'): Run(),
     ("resources.md", "uv run python -m tools.db migrate && uv run pytest"): Run(
         as_run=f"uv run python -m tools.db migrate && {PYTEST}", why="CI budget (PYTEST)"
+    ),
+    # resources.md: week three, the links and their resource removed.
+    ("resources.md", "uv run python -m tools.change_resource order --drop tag"): Run(
+        expect="Changed the resource 'order': drop tag."
+    ),
+    ("resources.md", 'git add -A && git commit -m "Orders: no tags"'): Run(),
+    ("resources.md", "uv run python -m tools.remove_resource tag"): Run(
+        expect="Removed the resource 'tag'"
+    ),
+    ("resources.md", 'git add -A && git commit -m "No tags"'): Run(),
+    ("resources.md", "uv run python -m tools.db migrate && uv run pytest tests/migrations"): Run(
+        as_run="uv run python -m tools.db migrate && uv run pytest -q -x -p no:cacheprovider "
+        "tests/migrations/test_migrations.py tests/migrations/test_migration_lint.py",
+        why="CI budget: the lock test starts two migration processes per test",
     ),
     (
         "resources.md",

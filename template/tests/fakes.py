@@ -2,12 +2,14 @@
 
 from datetime import UTC, datetime
 
+from pydantic import BaseModel
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
 from app.db.base import Entity
 from app.repos.base import Repository
+from app.repos.links import Link
 from app.schemas.base import Record
 from app.schemas.pagination import Listing, ListParams
 
@@ -16,12 +18,16 @@ class InMemoryRepository[ModelT: Entity, ReadT: Record, ParamsT: ListParams](
     Repository[ModelT, ReadT, ParamsT]
 ):
     """Keeps entities in a dict, and counts the commits of its session (one without a
-    database: the service commits it, `Service.commit`); paging is by id only."""
+    database: the service commits it, `Service.commit`); paging is by id only. The ids of a
+    model's `links` are kept as attributes of its entities."""
 
-    def __init__(self, model: type[ModelT], read_model: type[ReadT]) -> None:
+    def __init__(
+        self, model: type[ModelT], read_model: type[ReadT], links: tuple[Link, ...] = ()
+    ) -> None:
         super().__init__(AsyncSession())
         self.model = model
         self.read_model = read_model
+        self.links = links
         self.rows: dict[int, ModelT] = {}
         self.commits = 0
         event.listen(self.session.sync_session, "after_commit", self._count_commit)
@@ -52,6 +58,11 @@ class InMemoryRepository[ModelT: Entity, ReadT: Record, ParamsT: ListParams](
         entity.version, entity.created_at, entity.updated_at = 1, now, now
         self.rows[entity.id] = entity
         return entity
+
+    async def save_links(self, entity: ModelT, data: BaseModel, *, new: bool = False) -> None:
+        given = data.model_dump(include={link.attribute for link in self.links})
+        for attribute, ids in given.items():
+            setattr(entity, attribute, sorted(set(ids)))
 
     async def insert_alone(self, entity: ModelT) -> ReadT:
         return self.record_of(await self.add(entity))

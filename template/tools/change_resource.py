@@ -14,7 +14,8 @@ change the table while it keeps serving (app/db/migration_ops.py), keeping every
   (--fill FIELD=VALUE); one with a default gets it; --owned gives them to the legacy owner;
 - a rename renames the column (and its constraints): code still running the old name fails
   once the migration ran, so deploy both together;
-- a field made required needs a --fill for rows without a value, unless none lack it.
+- a field made required needs a --fill for rows without a value, unless none lack it;
+- a new refs field creates its links' table, a dropped one drops it (with its links).
 
 It refuses a tree with uncommitted changes, several Alembic heads, and a field spec the
 template refuses (one line, exit 2). The field-spec grammar: docs/template/resources.md.
@@ -36,6 +37,7 @@ from sqlalchemy import Table
 
 from tools import copier_run, three_way
 from tools.cli import one_line_errors
+from tools.link_tables import DROP_REASON, link_changes, link_tables
 from tools.migration_file import function_body, write_migration
 from tools.models import current_metadata
 from tools.resource_project import (
@@ -59,6 +61,10 @@ from tools.table_changes import TableChange
 # is turned on in a service with data (alembic/versions/auth_users.py).
 LEGACY_OWNER = "'legacy-owner@example.invalid'"
 LEGACY_OWNER_ID = "(SELECT id FROM users WHERE email = 'legacy-owner@example.invalid')"
+
+
+# A migration's upgrade code, downgrade code and accepted lint findings.
+Migration = tuple[list[str], list[str], dict[str, str]]
 
 
 @dataclass(frozen=True)
@@ -88,7 +94,12 @@ class SpecChange:
         for old, new in self.rename.items():
             if new in fields:
                 raise RefusedError(f"--rename {old}={new}: there is a field {new!r} already.")
-            known(old, "--rename")
+            if kind_of(fields[known(old, "--rename")]) == "refs":
+                raise RefusedError(
+                    f"--rename {old}={new}: a refs field's links are a table of their own, which "
+                    "this does not rename; keep its name, or drop it and add another (its links "
+                    "are lost)."
+                )
             # in its place: the order of the fields is the order of the columns
             fields = {
                 (new if name == old else name): (new + token[len(old) :] if name == old else token)
@@ -96,6 +107,11 @@ class SpecChange:
             }
         for token in self.alter:
             name = known(token.split(":")[0], "--alter")
+            if "refs" in (kind_of(token), kind_of(fields[name])) and token != fields[name]:
+                raise RefusedError(
+                    f"--alter {name}: a refs field stays as it is (its links are a table of their "
+                    "own); drop it and add another."
+                )
             if kind_of(token) == "email" != kind_of(fields[name]):
                 raise RefusedError(
                     f"--alter {name}: the values it holds were not normalized as addresses; add "
@@ -284,6 +300,24 @@ def new_answers(
     return answers | change
 
 
+def with_links(
+    table_change: TableChange, links: tuple[list[str], list[str], list[str]]
+) -> list[Migration]:
+    """The table's migrations (`TableChange.migrations`), with its links' tables created and
+    dropped in the first, which runs in a transaction (one of its own when the table's change
+    needs only the second)."""
+    migrations = table_change.migrations()
+    upgrade, downgrade, dropped = links
+    if not upgrade:
+        return migrations
+    findings = {"ban-drop-table": DROP_REASON} if dropped else {}
+    if table_change.migration().steps:
+        steps, undo_steps, first_findings = migrations[0]
+        first = (steps + upgrade, downgrade + undo_steps, first_findings | findings)
+        return [first, *migrations[1:]]
+    return [(upgrade, downgrade, findings), *migrations]
+
+
 def undo() -> None:
     git("reset", "--hard", "--quiet")
     git("clean", "-fd", "--quiet")
@@ -314,6 +348,7 @@ def main(argv: list[str] | None = None) -> int:
         head = the_head(scripts)
         plural = plural_of(name, registry)
         old = current_metadata().tables[plural]
+        old_links = link_tables(name)
     except RefusedError as refused:
         print(f"Nothing was changed: {refused}", file=sys.stderr)
         return 2
@@ -330,12 +365,13 @@ def main(argv: list[str] | None = None) -> int:
                 "code in the model away from its fields (e.g. above them), commit, and try again."
             )
         new = current_metadata().tables[plural]
+        new_links = link_tables(name)
         fills = checked_fills(name, new, fills)
         renames = column_renames(old, change.rename)
         owner = ownership(plural) if change.owned else {}
         table_change = TableChange(old, new, renames, fills, **owner)
         notes = table_change.migration().notes
-        migrations = table_change.migrations()
+        migrations = with_links(table_change, link_changes(old_links, new_links))
     except (RefusedError, copier_run.CopierError) as error:
         undo()
         print(f"Nothing was changed: {error}", file=sys.stderr)

@@ -4,12 +4,13 @@
 
 It deletes the resource's files (model, schemas, repository, service, routes, factory, tests,
 contract and its .copier-answers.resource-<name>.yml), removes it from .copier-resources.yml,
-and writes an Alembic migration, after the current head, that drops its table; the migration's
-downgrade recreates the table (empty). Its create migration stays: migrations are history.
-Routers, models and factories are found by scanning their packages, so nothing else changes.
+and writes an Alembic migration, after the current head, that drops its table and its links'
+tables (refs fields); the migration's downgrade recreates them (empty). Its create migration
+stays: migrations are history. Routers, models and factories are found by scanning their
+packages, so nothing else changes.
 
-It refuses while another resource refers to it (`ref(<name>)`), for the service's own
-resource, and in a tree with uncommitted changes or several Alembic heads.
+It refuses while another resource refers or links to it (`ref(<name>)`, `refs(<name>)`), for
+the service's own resource, and in a tree with uncommitted changes or several Alembic heads.
 """
 
 import argparse
@@ -17,12 +18,11 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from alembic.autogenerate import render_python_code
 from alembic.operations import ops
-from alembic.runtime.migration import MigrationContext
-from sqlalchemy import Column, Enum, MetaData, Table
+from sqlalchemy import Enum, MetaData, Table
 
 from tools.cli import one_line_errors
+from tools.link_tables import creation, link_tables, python_code
 from tools.migration_file import function_body, write_migration
 from tools.models import current_metadata
 from tools.resource_project import (
@@ -77,22 +77,25 @@ def refuse_unless_removable(name: str, registry: dict[str, Any]) -> None:
         )
     if found := referrers(name):
         raise RefusedError(
-            f"{name!r} is referred to by {', '.join(found)} (ref({name})); remove or change "
-            "those first."
+            f"{name!r} is referred to by {', '.join(found)} (ref({name}) or refs({name})); "
+            "remove or change those first."
         )
 
 
-def model_table(plural: str) -> tuple[Table, MetaData]:
+def model_tables(name: str, plural: str) -> tuple[list[Table], MetaData]:
+    """The resource's table, then its links' tables (those its model module defines beside it:
+    app/repos/links.py), and the metadata of every model."""
     metadata = current_metadata()
     table = metadata.tables.get(plural)
     if table is None:
         raise RefusedError(f"No model has the table '{plural}' (app/models/): nothing to drop.")
+    tables = [table, *link_tables(name)]
     for other in metadata.tables.values():
-        if other is not table and any(fk.column.table is table for fk in other.foreign_keys):
+        if other not in tables and any(fk.column.table is table for fk in other.foreign_keys):
             raise RefusedError(
                 f"The table '{other.name}' has a foreign key to '{plural}'; drop it first."
             )
-    return table, metadata
+    return tables, metadata
 
 
 def own_enum_types(table: Table, metadata: MetaData) -> list[str]:
@@ -110,9 +113,9 @@ def own_enum_types(table: Table, metadata: MetaData) -> list[str]:
     return sorted(names(table) - others)
 
 
-def migration_code(table: Table, metadata: MetaData) -> tuple[str, str]:
-    """The upgrade that drops the table and the downgrade that recreates it, as Alembic's
-    autogenerate writes them.
+def migration_code(tables: list[Table], metadata: MetaData) -> tuple[str, str]:
+    """The upgrade that drops the tables (the resource's last: the others refer to it) and the
+    downgrade that recreates them, as Alembic's autogenerate writes them.
 
     The downgrade is rendered from the model rather than by calling the create migration: the
     model is the table as it is now, after any later migration changed it (the project's
@@ -122,19 +125,12 @@ def migration_code(table: Table, metadata: MetaData) -> tuple[str, str]:
     migration has it), defaults, CHECK, UNIQUE and foreign key constraints, indexes and enum
     types; not the rows.
     """
-    context = MigrationContext.configure(dialect_name="postgresql")
-    create = ops.CreateTableOp.from_table(table)
-    create.columns = sorted(
-        create.columns, key=lambda item: not (isinstance(item, Column) and item.primary_key)
-    )
-    indexes = sorted(table.indexes, key=lambda index: str(index.name))
-    creates: list[ops.MigrateOperation] = [create]
-    creates += [ops.CreateIndexOp.from_index(index) for index in indexes]
-    drops: list[ops.MigrateOperation] = [ops.DropTableOp.from_table(table)]
-    drops += [ops.ExecuteSQLOp(f'DROP TYPE "{name}"') for name in own_enum_types(table, metadata)]
-    upgrade = render_python_code(ops.UpgradeOps(ops=drops), migration_context=context)
-    downgrade = render_python_code(ops.DowngradeOps(ops=creates), migration_context=context)
-    comment = "# Recreates the table as it was, empty (its rows went with the upgrade)."
+    creates = [operation for table in tables for operation in creation(table)]
+    drops: list[ops.MigrateOperation] = [ops.DropTableOp.from_table(t) for t in reversed(tables)]
+    types = own_enum_types(tables[0], metadata)
+    drops += [ops.ExecuteSQLOp(f'DROP TYPE "{type_name}"') for type_name in types]
+    upgrade, downgrade = python_code(drops), python_code(creates)
+    comment = "# Recreates the tables as they were, empty (their rows went with the upgrade)."
     return function_body([upgrade]), function_body([comment, downgrade])
 
 
@@ -156,13 +152,17 @@ def main(argv: list[str] | None = None) -> int:
         scripts = migration_scripts()
         head = the_head(scripts)
         plural = plural_of(name, registry)
-        table, metadata = model_table(plural)
+        tables, metadata = model_tables(name, plural)
     except RefusedError as refused:
         print(f"Nothing was removed: {refused}", file=sys.stderr)
         return 2
 
-    message = f"Remove {name}: drop the {table.name} table."
-    code = migration_code(table, metadata)
+    names = [table.name for table in tables]
+    dropped = f"the {plural} table"
+    if len(names) > 1:
+        dropped = f"the {', '.join(names[:-1])} and {names[-1]} tables"
+    message = f"Remove {name}: drop {dropped}."
+    code = migration_code(tables, metadata)
     migration = write_migration(scripts, head, message, code, ACCEPTED_FINDINGS)
     removed = []
     for file in resource_files(name, plural):
@@ -174,7 +174,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"Removed the resource {name!r} (/api/v1/{plural.replace('_', '-')}):")
     print(*(f"  deleted  {file}" for file in removed), sep="\n")
     print(f"  updated  {REGISTRY}")
-    print(f"  wrote    {Path(migration.path).relative_to(PROJECT_DIR)} (drops the table {plural})")
+    print(f"  wrote    {Path(migration.path).relative_to(PROJECT_DIR)} (drops {dropped})")
     print("Next: review with `git status` and `git diff`, look for what still names it")
     print(f"(`git grep -n {name}`), then `uv run python -m tools.db migrate` and `uv run pytest`.")
     return 0

@@ -31,7 +31,6 @@ from sqlalchemy import (
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapper
-from sqlalchemy.orm.attributes import flag_modified
 from sqlalchemy.orm.exc import StaleDataError
 from sqlalchemy.sql.schema import ColumnCollectionConstraint
 
@@ -148,7 +147,7 @@ class Repository[ModelT: Entity, ReadT: Record, ParamsT: ListParams]:
         if not given:
             return
         if not new:
-            flag_modified(entity, "version")  # an UPDATE: the next version, now as updated_at
+            entity.updated_at = func.now()  # an UPDATE, which moves the version on
             await self.flush()
         with self.client_errors():
             for link in self.links:
