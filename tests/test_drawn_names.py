@@ -159,8 +159,8 @@ def field_types(draw: st.DrawFn, kind: str) -> tuple[str, str, str]:
             digits = "0" if precision == scale else "1" * (precision - scale)
             default = "=" + digits + ("." + "5" * scale if scale else "")
         return f"decimal({precision},{scale})", bounds, default
-    if kind == "ref":
-        return f"ref({SERVICE_RESOURCE})", "", ""
+    if kind in ("ref", "refs"):
+        return f"{kind}({SERVICE_RESOURCE})", "", ""
     if kind == "enum":
         values = draw(st.lists(ENUM_VALUES, min_size=1, max_size=8, unique=True))
         default = draw(st.none() | st.sampled_from(values))
@@ -171,7 +171,7 @@ def field_types(draw: st.DrawFn, kind: str) -> tuple[str, str, str]:
 
 
 KINDS = ["str", "text", "int", "bigint", "float", "decimal", "bool", "date", "datetime", "uuid"]
-KINDS += ["json", "ref", "enum", "email"]
+KINDS += ["json", "ref", "refs", "enum", "email"]
 
 
 @dataclass(frozen=True)
@@ -191,10 +191,10 @@ def fields(draw: st.DrawFn) -> Field:
         )
     )
     type_, bounds, default = draw(field_types(kind))
-    flags = draw(st.sampled_from(["", "?"]))
-    if kind not in ("json", "bool") and draw(st.booleans()):
+    flags = "" if kind == "refs" else draw(st.sampled_from(["", "?"]))  # links take no flags
+    if kind not in ("json", "bool", "refs") and draw(st.booleans()):
         flags = draw(st.sampled_from([flags + "!", "!" + flags]))
-    column = f"{name}_id" if kind == "ref" else name
+    column = {"ref": f"{name}_id", "refs": f"{name}_ids"}.get(kind, name)
     return Field(name, f"{name}:{type_}{bounds}{flags}{default}", column)
 
 

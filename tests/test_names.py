@@ -59,11 +59,12 @@ COMMON_NOUNS = [
 ]  # fmt: skip
 # Every field kind, under everyday names that Python, SQL, pydantic or SQLAlchemy also use (json,
 # from, validate and metadata are attributes json_, from_, validate_ and metadata_ in Python);
-# `user` references the service's own resource.
+# `user` references the service's own resource, and `tag` links to it (many-to-many).
 EVERYDAY_FIELDS = (
     "name:str(100) status:str(20)=open type:text? date:date? json:json? select:bool=false "
     "order:int>=0 user:ref({referenced}) amount:decimal(10,2)>=0 ratio:float? big:bigint? "
-    "at:datetime=now key:uuid=random from:date? validate:int>=0 metadata:json? copy:str(30)?"
+    "at:datetime=now key:uuid=random from:date? validate:int>=0 metadata:json? copy:str(30)? "
+    "tag:refs({referenced})"
 )
 
 
@@ -157,11 +158,12 @@ def test_turning_auth_on_is_refused_while_an_added_resource_takes_an_auth_name(
     assert (project.path / "app/models/user.py").read_text().count("name") >= 1  # untouched
 
 
-# Resources whose class takes the name of something their own modules import (sqlalchemy's Text
-# and Mapped, the base classes Entity, Repository and ResourceService), or that routes and tests
-# import beside the resource's classes (fastapi's Request, Response, Path and Query; the Id type).
+# Resources whose class takes the name of something their own modules import (sqlalchemy's Text,
+# Mapped, Table and Column, the base classes Entity, Repository and ResourceService, a link's
+# class Link), or that routes and tests import beside the resource's classes (fastapi's Request,
+# Response, Path and Query; the Id type).
 IMPORTED_NAMES = [
-    "text", "mapped", "entity", "repository", "resource",
+    "text", "mapped", "table", "column", "entity", "repository", "resource", "link",
     "request", "response", "path", "query", "id",
 ]  # fmt: skip
 

@@ -8,8 +8,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
 from app.db.base import Entity
+from app.db.links import Link
 from app.repos.base import Repository
-from app.repos.links import Link
 from app.schemas.base import Record
 from app.schemas.pagination import Listing, ListParams
 

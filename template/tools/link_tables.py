@@ -1,4 +1,4 @@
-"""The tables of a resource's links (its refs fields: app/repos/links.py), which the resource
+"""The tables of a resource's links (its refs fields: app/db/links.py), which the resource
 commands create and drop whole: a link's rows are pairs of ids, with nothing to carry over.
 
 Each is a `Table` its model module defines beside the model (`post_tag` in app/models/post.py).

@@ -84,7 +84,7 @@ def refuse_unless_removable(name: str, registry: dict[str, Any]) -> None:
 
 def model_tables(name: str, plural: str) -> tuple[list[Table], MetaData]:
     """The resource's table, then its links' tables (those its model module defines beside it:
-    app/repos/links.py), and the metadata of every model."""
+    app/db/links.py), and the metadata of every model."""
     metadata = current_metadata()
     table = metadata.tables.get(plural)
     if table is None:

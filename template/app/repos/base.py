@@ -39,7 +39,7 @@ from app.core.errors import ConflictError, InvalidReferenceError, VersionMismatc
 from app.db.base import Base, Entity
 from app.db.direct import fetch_rows
 from app.db.errors import FOREIGN_KEY_VIOLATION, UNIQUE_VIOLATION, driver_error, sqlstate
-from app.repos.links import Link
+from app.db.links import Link
 from app.schemas.base import Record
 from app.schemas.pagination import Listing, ListParams
 
@@ -60,7 +60,7 @@ class Repository[ModelT: Entity, ReadT: Record, ParamsT: ListParams]:
     # Of `filtered_columns`, those whose parameter takes several values (a list; an enum's): a row
     # matches any of them. One array parameter, so the statement's SQL is the same for any count.
     any_of_columns: tuple[str, ...] = ()
-    # The resource's many-to-many fields (app/repos/links.py): read with each record, filtered
+    # The resource's many-to-many fields (app/db/links.py): read with each record, filtered
     # by their list parameter, replaced whole by a change that gives them.
     links: tuple[Link, ...] = ()
 

@@ -71,7 +71,7 @@ UuidString = Annotated[UUID, Field(strict=False)]
 SearchText = Annotated[str, Field(min_length=1, max_length=200, pattern=NO_NUL)]
 Id = Annotated[int, Field(ge=1, le=MAX_SAFE_INTEGER)]
 Reference = Annotated[int, Field(strict=False, ge=1, le=MAX_SAFE_INTEGER), JSON_INTEGER]
-# The ids a refs field links to (app/repos/links.py), a bounded list: a duplicate counts once.
+# The ids a refs field links to (app/db/links.py), a bounded list: a duplicate counts once.
 MAX_LINKS = 100
 References = Annotated[list[Reference], Field(max_length=MAX_LINKS)]
 
