@@ -124,7 +124,7 @@ def add_and_remove_again(project: Project, postgres: PostgresServer, database: s
     assert_removal_refused(
         project,
         "shelf",
-        "'shelf' is referred to by bin (ref(shelf)); remove or change those first.",
+        "'shelf' is referred to by bin (a ref or refs field); remove or change those first.",
     )
     assert_removal_refused(
         project,

@@ -77,8 +77,8 @@ def refuse_unless_removable(name: str, registry: dict[str, Any]) -> None:
         )
     if found := referrers(name):
         raise RefusedError(
-            f"{name!r} is referred to by {', '.join(found)} (ref({name}) or refs({name})); "
-            "remove or change those first."
+            f"{name!r} is referred to by {', '.join(found)} (a ref or refs field); remove or "
+            "change those first."
         )
 
 
