@@ -133,6 +133,11 @@ class Repository[ModelT: Entity, ReadT: Record, ParamsT: ListParams]:
                 return record
         return self.record_of(entity)
 
+    async def refuse_unseen_references(self, data: BaseModel) -> None:
+        """Refuse references and links in `data` (a create or an update) to records the
+        repository's caller may not see: none here (records without owners are everyone's;
+        the database checks that they exist); owned records' repositories refuse others'."""
+
     def column_values(self, data: BaseModel) -> dict[str, Any]:
         """The values of `data` (a create or an update) that are columns of the model: all but
         its links' ids."""
