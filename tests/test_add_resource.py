@@ -176,11 +176,11 @@ def change_resource(project: Project, name: str, *arguments: str) -> str:
 
 def change_resources(project: Project, postgres: PostgresServer, database: str) -> None:
     """Week two: fields added, renamed, altered and dropped on a customer with a row in the
-    database and the user's own code in its service, which becomes owned; a reference renamed
-    and an enum added on the orders that refer to it; a field added to the service's own
-    resource. The row keeps its values and goes to the legacy owner, the edit stays, and the
-    caller's checks (ruff, mypy, the suite with its migration tests and lint) cover the
-    result."""
+    database and the user's own code in its service, which becomes owned; a reference renamed,
+    an enum and links to customers (many-to-many) added on the orders that refer to it; a field
+    added to the service's own resource. The row keeps its values and goes to the legacy owner,
+    the edit stays, and the caller's checks (ruff, mypy, the suite with its migration tests and
+    lint) cover the result."""
     service = project.path / "app/services/customer.py"
     service.write_text(service.read_text() + USER_EDIT)
     commit(project.path, "The user's own rule")
@@ -212,7 +212,12 @@ def change_resources(project: Project, postgres: PostgresServer, database: str) 
     )
     assert "rows already in customers get points = 5" in output, output
     change_resource(
-        project, "order", "--rename", "customer=buyer", "--add", "status:enum(open,paid)=open"
+        project,
+        "order",
+        "--rename",
+        "customer=buyer",
+        "--add",
+        "status:enum(open,paid)=open recipient:refs(customer)",
     )
     change_resource(project, "task", "--add", "priority:int>=0=0")
 
@@ -223,6 +228,7 @@ def change_resources(project: Project, postgres: PostgresServer, database: str) 
     assert postgres.query(database, owner) == "legacy-owner@example.invalid"
     model = (project.path / "app/models/order.py").read_text()
     assert "buyer_id: Mapped[int]" in model, model
+    assert 'order_recipient = Table(\n    "order_recipient"' in model, model
 
 
 @pytest.mark.slow

@@ -345,10 +345,14 @@ class Repository[ModelT: Entity, ReadT: Record, ParamsT: ListParams]:
         return [self.model.__tablename__, *(link.table.name for link in self.links)]
 
     def _columns_of(self, name: str | None) -> str:
+        """What the constraint `name` is about, in the API's words: its columns, or the field of
+        the link whose table it is on."""
+        fields = {link.table.name: link.attribute for link in self.links}
         for table_name in self._table_names():
             for constraint in Base.metadata.tables[table_name].constraints:
                 if isinstance(constraint, ColumnCollectionConstraint) and constraint.name == name:
-                    return ", ".join(column.name for column in constraint.columns)
+                    columns = ", ".join(column.name for column in constraint.columns)
+                    return fields.get(table_name, columns)
         return "value"
 
 
