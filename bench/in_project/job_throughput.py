@@ -19,7 +19,7 @@ from app.core.config import Settings
 from app.core.mail import Email
 from app.db.session import Database
 from app.jobs.app import jobs
-from app.jobs.queue import JobName
+from app.jobs.queue import SendEmail
 from procrastinate.types import JSONDict
 
 POLL_SECONDS = 0.02
@@ -32,11 +32,11 @@ async def count(connection: asyncpg.Connection, query: str) -> int:
 
 async def queue(settings: Settings, number: int) -> None:
     email = Email(to="bench@example.com", subject="Bench", body="")
-    arguments: list[JSONDict] = [{"email": email.model_dump()} for _ in range(number)]
+    arguments: list[JSONDict] = [SendEmail(email=email).model_dump(mode="json")] * number
     database = Database.connect(settings)
     try:
         async with database.session() as session:
-            deferrer = jobs.configure_task(JobName.SEND_EMAIL, connection=session)
+            deferrer = jobs.configure_task(SendEmail.task_name, connection=session)
             await deferrer.batch_defer_async(*arguments)
             await session.commit()
     finally:

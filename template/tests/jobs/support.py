@@ -14,8 +14,7 @@ from app.core.config import Settings
 from app.core.mail import Email
 from app.db.session import Database
 from app.jobs import worker
-from app.jobs.app import jobs
-from app.jobs.queue import JobName
+from app.jobs.queue import JobQueue, SendEmail
 
 HOUSEKEEPING = ("retry_stalled_jobs", "remove_finished_jobs")
 EMAIL = Email(to="someone@example.com", subject="Hello", body="A test.")
@@ -117,5 +116,4 @@ async def queue_emails(
 
 async def queue_email(session: AsyncSession, i: int, lock: str | None, queue: str | None) -> int:
     email = EMAIL.model_copy(update={"subject": f"Hello {i}"})
-    deferrer = jobs.configure_task(JobName.SEND_EMAIL, connection=session, lock=lock, queue=queue)
-    return await deferrer.defer_async(email=email.model_dump())
+    return await JobQueue(session).defer(SendEmail(email=email), lock=lock, queue=queue)

@@ -17,7 +17,7 @@ from app.core.mail import Email
 from app.db.session import Database
 from app.jobs import worker
 from app.jobs.app import jobs
-from app.jobs.queue import JobName
+from app.jobs.queue import SendEmail
 from tests.jobs.probe_worker import CREATE_TABLE
 from tests.jobs.processes import WorkerProcess, worker_process
 from tests.jobs.support import RecordingMailSender, fetch, job_rows
@@ -44,11 +44,11 @@ SUBJECTS = {f"Probe {i}" for i in range(JOBS)}
 async def queue_probe_emails(settings: Settings, queue: str | None = None) -> None:
     await fetch(settings, CREATE_TABLE)
     emails = [Email(to="probe@example.com", subject=subject, body="") for subject in SUBJECTS]
-    arguments: list[JSONDict] = [{"email": email.model_dump()} for email in emails]
+    arguments: list[JSONDict] = [SendEmail(email=email).model_dump(mode="json") for email in emails]
     database = Database.connect(settings)
     try:
         async with database.session() as session:
-            deferrer = jobs.configure_task(JobName.SEND_EMAIL, connection=session, queue=queue)
+            deferrer = jobs.configure_task(SendEmail.task_name, connection=session, queue=queue)
             await deferrer.batch_defer_async(*arguments)
             await session.commit()
     finally:
