@@ -71,8 +71,11 @@ def tool(project: Project, name: str, *arguments: str) -> str:
     return output
 
 
-def evolution(project: Project, base: str, postgres: PostgresServer) -> type[RuleBasedStateMachine]:
-    """The state machine over `project`, which each run resets to its commit `base`."""
+def evolution(
+    project: Project, base: str, postgres: PostgresServer, replay: str
+) -> type[RuleBasedStateMachine]:
+    """The state machine over `project`, which each run resets to its commit `base`; a failure
+    says `replay`, the option that runs the same sequence again."""
 
     class Evolution(RuleBasedStateMachine):
         def __init__(self) -> None:
@@ -135,6 +138,7 @@ def evolution(project: Project, base: str, postgres: PostgresServer) -> type[Rul
             # Hypothesis tries the simplest sequence first (the same rule each step): skipped,
             # so that the one sequence a run can afford is a random one.
             assume(start > 0)
+            note(f"replay: {replay}")
             tool(project, "add_resource", FIRST, "--fields", " ".join(FIRST_FIELDS))
             self.resources[FIRST] = Resource({token.split(":")[0]: token for token in FIRST_FIELDS})
             project.uv_run("alembic", "upgrade", "head", env=self.environment)
@@ -255,7 +259,8 @@ def test_resources_evolve_by_command_in_any_order(
     project = start(template, tmp_path / "shop", {"project_name": "Shop"}, ref=None)
     project.sync(python_for("3.13"))
     base = git("rev-parse", "HEAD", cwd=project.path).strip()
-    machine = seed(request.config.getoption("--names-seed"))(evolution(project, base, postgres))
+    chosen = request.config.getoption("--names-seed")
+    machine = seed(chosen)(evolution(project, base, postgres, f"--names-seed={chosen}"))
     run_state_machine_as_test(
         machine,
         settings=settings(
