@@ -32,7 +32,8 @@ async def count(connection: asyncpg.Connection, query: str) -> int:
 
 async def queue(settings: Settings, number: int) -> None:
     email = Email(to="bench@example.com", subject="Bench", body="")
-    arguments: list[JSONDict] = [SendEmail(email=email).model_dump(mode="json")] * number
+    job = SendEmail(email=email)
+    arguments: list[JSONDict] = [job.model_dump(mode="json") for _ in range(number)]
     database = Database.connect(settings)
     try:
         async with database.session() as session:

@@ -3,8 +3,8 @@
 `LogMailSender` only logs (the recipient and subject, never the body: it may hold a token).
 Replace it with a real sender (SMTP, an email API) where the app builds its sender; with
 jobs on, that is `app.jobs.worker.run` (its `mail=`, `LogMailSender()` by default), and
-whatever queues an email (`JobQueue.send_email`) goes through the `send_email` job and this
-interface.
+whatever queues an email (`JobQueue.defer(SendEmail(...))`) goes through the `send_email` job
+and this interface.
 """
 
 import logging
