@@ -228,7 +228,7 @@ def change_resources(project: Project, postgres: PostgresServer, database: str) 
     assert postgres.query(database, owner) == "legacy-owner@example.invalid"
     model = (project.path / "app/models/order.py").read_text()
     assert "buyer_id: Mapped[int]" in model, model
-    assert 'order_recipient = Table(\n    "order_recipient"' in model, model
+    assert 'recipient_links = Table(\n    "order__recipient"' in model, model
 
 
 @pytest.mark.slow

@@ -21,11 +21,10 @@ from sqlalchemy import (
     delete,
     exists,
     func,
-    insert,
     literal_column,
     select,
 )
-from sqlalchemy.dialects.postgresql import aggregate_order_by
+from sqlalchemy.dialects.postgresql import aggregate_order_by, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db.base import Entity
@@ -68,10 +67,14 @@ class Link:
         self, session: AsyncSession, own_id: int, ids: Iterable[int], *, new: bool
     ) -> None:
         """Make the record `own_id` link to `ids` (duplicates count once) and nothing else; a
-        `new` record has no links to remove yet."""
+        `new` record has no links to remove yet. Only the difference is written: a link kept
+        is never deleted and inserted again, which would lock it against a concurrent delete
+        of the linked record (a deadlock; that delete now gets its 409 at once)."""
+        wanted = sorted(set(ids))
         if not new:
-            await session.execute(delete(self.table).where(self.own == own_id))
+            gone = delete(self.table).where(self.own == own_id, self.other.not_in(wanted))
+            await session.execute(gone)
         own, other = (column.name for column in self.table.columns)
-        rows = [{own: own_id, other: id_} for id_ in sorted(set(ids))]
+        rows = [{own: own_id, other: id_} for id_ in wanted]
         if rows:
-            await session.execute(insert(self.table), rows)
+            await session.execute(insert(self.table).on_conflict_do_nothing(), rows)

@@ -40,6 +40,7 @@ from app.db.base import Base, Entity
 from app.db.direct import fetch_rows
 from app.db.errors import FOREIGN_KEY_VIOLATION, UNIQUE_VIOLATION, driver_error, sqlstate
 from app.db.links import Link
+from app.db.owners import count_owned, owned_targets
 from app.schemas.base import Record
 from app.schemas.pagination import Listing, ListParams
 
@@ -133,10 +134,19 @@ class Repository[ModelT: Entity, ReadT: Record, ParamsT: ListParams]:
                 return record
         return self.record_of(entity)
 
-    async def refuse_unseen_references(self, data: BaseModel) -> None:
-        """Refuse references and links in `data` (a create or an update) to records the
-        repository's caller may not see: none here (records without owners are everyone's;
-        the database checks that they exist); owned records' repositories refuse others'."""
+    async def refuse_unseen_references(self, data: BaseModel, owner_id: int | None) -> None:
+        """Refuse the references and links in `data` (a create or an update) to owned records
+        of an owner other than `owner_id` (None: anyone's) as if they did not exist
+        (app/db/owners.py); the database checks that they exist."""
+        targets = owned_targets(self.model, self.links)
+        if owner_id is None or not targets:
+            return
+        given = data.model_dump(include=set(targets))
+        for attribute, table in targets.items():
+            value = given.get(attribute)
+            ids = {value} if isinstance(value, int) else set(value or ())
+            if ids and await count_owned(self.session, table, ids, owner_id) < len(ids):
+                raise InvalidReferenceError(f"{attribute} refers to a record that does not exist.")
 
     def column_values(self, data: BaseModel) -> dict[str, Any]:
         """The values of `data` (a create or an update) that are columns of the model: all but
