@@ -22,14 +22,14 @@ from tools.change_resource import SpecChange
 from tools.resource_project import RefusedError
 from tools.table_changes import TableChange
 
-SPEC = "title:str(200) note:text? done:bool=false"
+SPEC = "title:str(200) note:text? done:bool=false tags:refs(tag)"
 
 
 def test_a_spec_change_keeps_the_order_and_what_it_does_not_name() -> None:
     change = SpecChange(
         add=["due:date?"], drop=["note"], rename={"title": "name"}, alter=["done:bool"]
     )
-    assert change.applied_to(SPEC) == "name:str(200) done:bool due:date?"
+    assert change.applied_to(SPEC) == "name:str(200) done:bool tags:refs(tag) due:date?"
     assert change.summary() == "add due; rename title to name; alter done; drop note"
 
 
@@ -41,6 +41,9 @@ def test_a_spec_change_keeps_the_order_and_what_it_does_not_name() -> None:
         (SpecChange([], [], {"size": "width"}, []), "--rename size: no such field"),
         (SpecChange([], [], {}, ["size:int"]), "--alter size: no such field"),
         (SpecChange(["done:bool"], [], {}, []), "--add done: there is a field 'done' already"),
+        (SpecChange([], [], {}, ["done:bool=false"]), "--alter done:bool=false: that is its spec"),
+        (SpecChange([], [], {}, ["tags:int"]), "--alter tags: a refs field stays as it is"),
+        (SpecChange([], [], {"tags": "labels"}, []), "--rename tags=labels: a refs field's"),
     ],
 )
 def test_a_spec_change_naming_what_is_not_there_is_refused(

@@ -107,7 +107,9 @@ class SpecChange:
             }
         for token in self.alter:
             name = known(token.split(":")[0], "--alter")
-            if "refs" in (kind_of(token), kind_of(fields[name])) and token != fields[name]:
+            if token == fields[name]:
+                raise RefusedError(f"--alter {token}: that is its spec already; nothing to change.")
+            if "refs" in (kind_of(token), kind_of(fields[name])):
                 raise RefusedError(
                     f"--alter {name}: a refs field stays as it is (its links are a table of their "
                     "own); drop it and add another."
