@@ -9,6 +9,7 @@ there is drawn here at once. Every run draws new examples from a seed the header
 prints (`--names-seed` replays one); a failure shows the answers that reproduce it.
 """
 
+import json
 import shutil
 import subprocess
 from dataclasses import dataclass, field
@@ -270,3 +271,33 @@ def test_drawn_resources_render_clean_code(
     assert mypy.returncode == 0, (
         "mypy refuses one of:\n" + "\n".join(map(reproduce, sample)) + "\n" + mypy.stdout
     )
+
+
+# Resources and refs fields whose links' names would meet if built by plain concatenation:
+# holder's x (to line_item) and x_line (to item); note's x_y and note_x's y; refresh's tokens and
+# auth's refresh_tokens.
+LINKED = [
+    ("holder", "x"),
+    ("holder", "x_line"),
+    ("note", "x_y"),
+    ("note_x", "y"),
+    ("refresh", "tokens"),
+]
+OTHER_TABLES = {"users", "refresh_tokens", "password_reset_tokens", "login_failures", "api_keys"}
+
+
+def test_links_tables_constraints_and_indexes_have_names_of_their_own() -> None:
+    """Link tables, their keys and their index are named so that no two links, resources or
+    auth's tables share one (includes/fields.jinja, `links_json`), whatever the names."""
+    targets = {"line_item": "line_items", "item": "items", "tag": "tags", "task": "tasks"}
+    names: list[str] = []
+    for resource, field_name in LINKED:
+        spec = f"n:int {field_name}:refs({SERVICE_RESOURCE})"
+        assert not spec_refused(spec, resource), spec
+        fields = jinja_module("fields")
+        (link,) = json.loads(str(fields.links_json(spec, resource, targets)))
+        table, own, other = link["table"], link["own_column"], link["other_column"]
+        names += [table, f"pk_{table}", f"fk_{table}_{own}", f"fk_{table}_{other}"]
+        names.append(f"ix_{table}_{other}")
+    assert len(names) == len(set(names)), sorted(names)
+    assert not set(names) & (OTHER_TABLES | set(targets.values()))

@@ -1,11 +1,11 @@
 """Many-to-many fields: a record's links to other records, as rows of a table of their own.
 
-A `tag:refs(tag)` field of posts is the table `post_tag (post_id, tag_id)`, keyed on both: its
+A `tag:refs(tag)` field of posts is the table `post__tag (post_id, tag_id)`, keyed on both: its
 rows go with their post (ON DELETE CASCADE) and keep their tag while they exist (RESTRICT:
 deleting a linked tag is a 409, like a `ref`). The API shows the field as `tag_ids`, the
 linked ids in ascending order, and lists filter by one (`?tag_id=3`). A repository reads the
 ids in the statement that reads its records (`ids_of`, a correlated subquery per record) and
-replaces them whole when a change gives them (`replace`).
+replaces them when a change gives them (`add` and `remove_others`: only the difference).
 """
 
 from collections.abc import Iterable
@@ -63,18 +63,15 @@ class Link:
         """Whether the row of `model` links to `other_id`."""
         return exists().where(self.own == model.id, self.other == other_id)
 
-    async def replace(
-        self, session: AsyncSession, own_id: int, ids: Iterable[int], *, new: bool
-    ) -> None:
-        """Make the record `own_id` link to `ids` (duplicates count once) and nothing else; a
-        `new` record has no links to remove yet. Only the difference is written: a link kept
-        is never deleted and inserted again, which would lock it against a concurrent delete
-        of the linked record (a deadlock; that delete now gets its 409 at once)."""
-        wanted = sorted(set(ids))
-        if not new:
-            gone = delete(self.table).where(self.own == own_id, self.other.not_in(wanted))
-            await session.execute(gone)
+    async def add(self, session: AsyncSession, own_id: int, ids: Iterable[int]) -> None:
+        """Link the record `own_id` to `ids` too, those it links to already aside."""
         own, other = (column.name for column in self.table.columns)
-        rows = [{own: own_id, other: id_} for id_ in wanted]
+        rows = [{own: own_id, other: id_} for id_ in sorted(set(ids))]
         if rows:
             await session.execute(insert(self.table).on_conflict_do_nothing(), rows)
+
+    async def remove_others(self, session: AsyncSession, own_id: int, ids: Iterable[int]) -> None:
+        """Unlink the record `own_id` from all but `ids`."""
+        kept = sorted(set(ids))
+        gone = delete(self.table).where(self.own == own_id, self.other.not_in(kept))
+        await session.execute(gone)

@@ -164,10 +164,18 @@ class Repository[ModelT: Entity, ReadT: Record, ParamsT: ListParams]:
         if not new:
             entity.updated_at = func.now()  # an UPDATE, which moves the version on
             await self.flush()
+        changed = [(link, given[link.attribute]) for link in self.links if link.attribute in given]
         with self.client_errors():
-            for link in self.links:
-                if link.attribute in given:
-                    await link.replace(self.session, entity.id, given[link.attribute], new=new)
+            # Only the difference, every addition before any removal: a link kept is never
+            # deleted and written again, and none goes before another is added (a record moving
+            # from one refs field to another). Either would lock a link row against a concurrent
+            # delete of the linked record while waiting on that record: a deadlock (503) where
+            # the delete should get its 409 at once.
+            for link, ids in changed:
+                await link.add(self.session, entity.id, ids)
+            for link, ids in changed:
+                if not new:
+                    await link.remove_others(self.session, entity.id, ids)
 
     async def add(self, entity: ModelT) -> ModelT:
         """Add `entity` to the session's transaction (flushed: it has its id)."""
