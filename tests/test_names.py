@@ -59,12 +59,12 @@ COMMON_NOUNS = [
 ]  # fmt: skip
 # Every field kind, under everyday names that Python, SQL, pydantic or SQLAlchemy also use (json,
 # from, validate and metadata are attributes json_, from_, validate_ and metadata_ in Python);
-# `user` references the service's own resource, and `tag` links to it (many-to-many).
+# `user` references the service's own resource, and `linked` links to it (many-to-many).
 EVERYDAY_FIELDS = (
     "name:str(100) status:str(20)=open type:text? date:date? json:json? select:bool=false "
     "order:int>=0 user:ref({referenced}) amount:decimal(10,2)>=0 ratio:float? big:bigint? "
     "at:datetime=now key:uuid=random from:date? validate:int>=0 metadata:json? copy:str(30)? "
-    "tag:refs({referenced})"
+    "linked:refs({referenced})"
 )
 
 
