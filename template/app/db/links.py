@@ -32,13 +32,16 @@ from app.db.base import Entity
 
 @dataclass(frozen=True, slots=True)
 class Link:
-    """One refs field: `attribute` in the schemas (tag_ids), `filter` its list parameter
-    (tag_id), `table` its rows, whose first column holds the record's id, the second the id of
-    the record it links to."""
+    """One refs field: `attribute` in the schemas (tag_ids), `table` its rows, whose first
+    column holds the record's id, the second the id of the record it links to, named as the
+    list parameter that filters by it (tag_id: `filter`)."""
 
     attribute: str
-    filter: str
     table: Table
+
+    @property
+    def filter(self) -> str:
+        return str(self.table.columns[1].name)
 
     @property
     def own(self) -> ColumnElement[int]:
