@@ -40,7 +40,7 @@ from app.db.base import Base, Entity
 from app.db.direct import fetch_rows
 from app.db.errors import FOREIGN_KEY_VIOLATION, UNIQUE_VIOLATION, driver_error, sqlstate
 from app.db.links import Link
-from app.db.owners import count_owned, owned_targets
+from app.db.owners import count_owned, needs_counting, owned_targets
 from app.schemas.base import Record
 from app.schemas.pagination import Listing, ListParams
 
@@ -136,10 +136,15 @@ class Repository[ModelT: Entity, ReadT: Record, ParamsT: ListParams]:
 
     async def refuse_unseen_references(self, data: BaseModel, owner_id: int | None) -> None:
         """Refuse the references and links in `data` (a create or an update) to owned records
-        of an owner other than `owner_id` (None: anyone's) as if they did not exist
-        (app/db/owners.py); the database checks that they exist."""
-        targets = owned_targets(self.model, self.links)
-        if owner_id is None or not targets:
+        of an owner other than `owner_id` (None: anyone's), or to scoped records of another
+        organization, as if they did not exist (app/db/owners.py); the database checks that
+        they exist."""
+        targets = {
+            attribute: table
+            for attribute, table in owned_targets(self.model, self.links).items()
+            if needs_counting(table, owner_id)
+        }
+        if not targets:
             return
         given = data.model_dump(include=set(targets))
         for attribute, table in targets.items():
