@@ -13,17 +13,20 @@ from typing import Any
 from fastapi import FastAPI
 
 CONTRACTS = Path(__file__).parent.parent / "contracts"
+# Modules whose paths below a record are their own, not a resource's nested list: an
+# organization's members (with tenancy).
+WHOLE = {"organizations"}
 
 
 def contract_name(path: str) -> str:
     """health.json for /health/..., <plural>.json for /api/v1/<plural>/... and for the lists of
     <plural> under the records they refer to, /api/v1/<other plural>/{id}/<plural>[/<field>]
-    (routes of <plural>'s module)."""
+    (routes of <plural>'s module), except below the modules in WHOLE."""
     parts = path.strip("/").split("/")
     if parts[0] != "api":
         return parts[0]
     parts = parts[2:]
-    nested = len(parts) > 2 and parts[1].startswith("{")
+    nested = len(parts) > 2 and parts[1].startswith("{") and parts[0] not in WHOLE
     return (parts[2] if nested else parts[0]).replace("-", "_")
 
 
