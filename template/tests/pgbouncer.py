@@ -33,11 +33,13 @@ def find_pgbouncer() -> Path | None:
 
 
 class PgBouncer:
-    """One pgbouncer process forwarding every database of `server_url`'s server."""
+    """One pgbouncer process forwarding every database of `server_url`'s server, to its user
+    and to the users of `client_urls` (the app's own role, when it has one)."""
 
-    def __init__(self, binary: Path, server_url: str) -> None:
+    def __init__(self, binary: Path, server_url: str, *client_urls: str) -> None:
         self.binary = binary
         self.server = make_url(server_url)
+        self.logins = [self.server, *(make_url(url) for url in client_urls)]
         self.port = free_port()
         self.directory = Path(tempfile.mkdtemp(prefix="pytest-pgbouncer-"))
         # PgBouncer refuses to run as root; then it runs as the PostgreSQL server's OS user.
@@ -86,8 +88,9 @@ class PgBouncer:
         self.stop()
 
     def _write_config(self) -> Path:
-        user, password = self.server.username or "postgres", self.server.password or ""
-        (self.directory / "userlist.txt").write_text(f'"{user}" "{password}"\n')
+        users = {url.username or "postgres": url.password or "" for url in self.logins}
+        lines = "".join(f'"{user}" "{password}"\n' for user, password in users.items())
+        (self.directory / "userlist.txt").write_text(lines)
         settings = {
             "listen_addr": "127.0.0.1",
             "listen_port": str(self.port),

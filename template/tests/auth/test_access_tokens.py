@@ -20,13 +20,12 @@ from app.models.user import User
 from app.security.tokens import ALGORITHM, AccessClaims, AccessTokens, InvalidTokenError
 from tests.assertions import assert_problem
 from tests.auth.users import SECRET_KEY, access_token, add_user, bearer
-from tests.factories import all_factories
 
 # The app under test signs with SECRET_KEY and the settings' default issuer and audience.
 DEFAULTS = Settings.model_fields
 KEY = SECRET_KEY
 ISSUER, AUDIENCE = DEFAULTS["auth_issuer"].default, DEFAULTS["auth_audience"].default
-PROTECTED = all_factories()[0].path
+PROTECTED = "/api/v1/users/me"  # any route that needs a signed-in caller, and nothing more
 
 
 def codec() -> AccessTokens:

@@ -29,7 +29,7 @@ def pgbouncer(database_server: DatabaseServer, live_settings: Settings) -> Itera
     binary = find_pgbouncer()
     if binary is None:
         pytest.skip(INSTALL_HINT)
-    with PgBouncer(binary, database_server.admin_url) as bouncer:
+    with PgBouncer(binary, database_server.admin_url, live_settings.database_url.get_secret_value()) as bouncer:
         yield bouncer
 
 
@@ -38,7 +38,7 @@ def through(pgbouncer: PgBouncer, settings: Settings, *, pgbouncer_mode: bool = 
     return settings.model_copy(
         update={
             "database_url": SecretStr(pgbouncer.url(direct)),
-            "database_direct_url": SecretStr(direct),
+            "database_direct_url": settings.database_direct_url or SecretStr(direct),
             "db_pgbouncer": pgbouncer_mode,
         }
     )
