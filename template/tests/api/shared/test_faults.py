@@ -255,7 +255,9 @@ def pgbouncer(database_server: DatabaseServer, live_settings: Settings) -> Itera
     binary = find_pgbouncer()
     if binary is None:
         pytest.fail("pgbouncer is not installed; the tests through PgBouncer need it")
-    bouncer = PgBouncer(binary, database_server.admin_url, live_settings.database_url.get_secret_value())
+    bouncer = PgBouncer(
+        binary, database_server.admin_url, live_settings.database_url.get_secret_value()
+    )
     bouncer.start()
     yield bouncer
     bouncer.stop()

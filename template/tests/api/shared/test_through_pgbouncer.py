@@ -29,7 +29,9 @@ def pgbouncer(database_server: DatabaseServer, live_settings: Settings) -> Itera
     binary = find_pgbouncer()
     if binary is None:
         pytest.skip(INSTALL_HINT)
-    with PgBouncer(binary, database_server.admin_url, live_settings.database_url.get_secret_value()) as bouncer:
+    with PgBouncer(
+        binary, database_server.admin_url, live_settings.database_url.get_secret_value()
+    ) as bouncer:
         yield bouncer
 
 
