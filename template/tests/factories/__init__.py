@@ -29,6 +29,13 @@ class ResourceFactory:
     sort_fields: tuple[str, ...]
     owned: bool = False
     """Records belong to their creator: other users get 404 (tests/auth/test_ownership.py)."""
+    scoped: bool = False
+    """Records belong to an organization: other organizations get 404 (tests/tenancy/)."""
+
+    @property
+    def subject(self) -> str:
+        """What its permissions name: the plural (`tasks` in `tasks:read`)."""
+        return self.path.rsplit("/", 1)[-1].replace("-", "_")
 
     async def create(self, client: AsyncClient, i: int = 0) -> Body:
         response = await client.post(self.path, json=await self.build(client, i))

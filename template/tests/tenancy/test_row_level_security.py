@@ -1,0 +1,112 @@
+"""Isolation the database enforces: with the app's own role and session, a query without any
+organization filter sees only the rows of the organization its transaction entered, none
+without one, and cannot write another organization's rows (app/db/tenancy.py).
+
+On a database of the test's own, with the app's role (not the tables' owner, no BYPASSRLS),
+as in production."""
+
+from collections.abc import AsyncIterator
+
+import pytest
+from fastapi import FastAPI
+from sqlalchemy import NullPool, Table, func, select, text
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, create_async_engine
+
+import app.models  # noqa: F401  (every model, so that every scoped table is known)
+from app.api.organization_access import HEADER
+from app.core.config import Settings
+from app.main import create_app
+from app.models.scoped import ScopedEntity
+from app.repos.organization import OrganizationRepository
+from tests.auth.users import sign_in
+from tests.clients import http_client, running
+from tests.factories import all_factories
+
+SCOPED_TABLES: list[Table] = [model.__table__ for model in ScopedEntity.__subclasses__()]
+FACTORY = next(factory for factory in all_factories() if factory.scoped)
+
+
+@pytest.fixture
+async def app_engine(live_settings: Settings) -> AsyncIterator[AsyncEngine]:
+    """An engine as the app connects: its own role."""
+    engine = create_async_engine(live_settings.database_url.get_secret_value(), poolclass=NullPool)
+    yield engine
+    await engine.dispose()
+
+
+async def two_organizations(app: FastAPI) -> tuple[tuple[int, int], tuple[int, int]]:
+    """Records in two organizations (two in the first, one in the second): each one's
+    (organization id, owner's user id)."""
+    ids = []
+    async with running(app) as first, http_client(app) as second:
+        for client, email, count in ((first, None, 2), (second, "second@example.com", 1)):
+            user = await sign_in(client, app, *([email] if email else []))
+            for i in range(count):
+                await FACTORY.create(client, i)
+            ids.append((int(client.headers[HEADER]), user.id))
+    return ids[0], ids[1]
+
+
+async def test_a_query_without_a_filter_sees_its_organizations_rows_only(
+    live_settings: Settings, app_engine: AsyncEngine
+) -> None:
+    (first, first_owner), (second, _) = await two_organizations(create_app(live_settings))
+    async with app_engine.connect() as connection:
+        for table in SCOPED_TABLES:  # no organization entered: nothing at all
+            assert await connection.scalar(select(func.count()).select_from(table)) == 0
+    async with app_engine.connect() as connection:
+        async with connection.begin():
+            async with AsyncSession(bind=connection) as session:
+                assert await OrganizationRepository(session).enter(first, first_owner)
+                for table in SCOPED_TABLES:
+                    rows = (await session.execute(select(table.c.organization_id))).scalars()
+                    assert set(rows) <= {first}
+                factory_table = next(t for t in SCOPED_TABLES if t.name == FACTORY.subject)
+                count = await session.scalar(select(func.count()).select_from(factory_table))
+                assert count == 2
+    assert second != first
+
+
+async def test_another_organizations_rows_cannot_be_written(
+    live_settings: Settings, app_engine: AsyncEngine
+) -> None:
+    (first, first_owner), (second, _) = await two_organizations(create_app(live_settings))
+    table = next(t for t in SCOPED_TABLES if t.name == FACTORY.subject)
+    for statement in (
+        f'UPDATE "{table.name}" SET organization_id = :other',  # moving ours to theirs
+        f'DELETE FROM "{table.name}" WHERE organization_id = :other',  # sees none of theirs
+    ):
+        async with app_engine.connect() as connection, connection.begin():
+            async with AsyncSession(bind=connection) as session:
+                await OrganizationRepository(session).enter(first, first_owner)
+                if statement.startswith("UPDATE"):
+                    with pytest.raises(DBAPIError, match="row-level security"):
+                        await session.execute(text(statement), {"other": second})
+                else:
+                    result = await session.execute(text(statement), {"other": second})
+                    assert result.rowcount == 0  # type: ignore[attr-defined]
+
+
+async def test_the_apps_role_neither_owns_the_tables_nor_bypasses_row_level_security(
+    app_engine: AsyncEngine,
+) -> None:
+    async with app_engine.connect() as connection:
+        role = (
+            await connection.execute(
+                text(
+                    "SELECT rolsuper, rolbypassrls FROM pg_roles WHERE rolname = current_user"
+                )
+            )
+        ).one()
+        assert tuple(role) == (False, False)
+        owned = await connection.scalar(
+            text("SELECT count(*) FROM pg_tables WHERE tableowner = current_user")
+        )
+        assert owned == 0
+        for table in SCOPED_TABLES:
+            enabled = await connection.scalar(
+                text("SELECT relrowsecurity FROM pg_class WHERE oid = CAST(:t AS regclass)"),
+                {"t": table.name},
+            )
+            assert enabled is True, f"{table.name} has no row-level security"
