@@ -6,6 +6,7 @@ On a database of the test's own, with the app's role (not the tables' owner, no 
 as in production."""
 
 from collections.abc import AsyncIterator
+from typing import cast
 
 import pytest
 from fastapi import FastAPI
@@ -19,11 +20,11 @@ from app.core.config import Settings
 from app.main import create_app
 from app.models.scoped import ScopedEntity
 from app.repos.organization import OrganizationRepository
-from tests.auth.users import sign_in
+from tests.auth.users import OWNER, sign_in
 from tests.clients import http_client, running
 from tests.factories import all_factories
 
-SCOPED_TABLES: list[Table] = [model.__table__ for model in ScopedEntity.__subclasses__()]
+SCOPED_TABLES = [cast(Table, model.__table__) for model in ScopedEntity.__subclasses__()]
 FACTORY = next(factory for factory in all_factories() if factory.scoped)
 
 
@@ -40,8 +41,8 @@ async def two_organizations(app: FastAPI) -> tuple[tuple[int, int], tuple[int, i
     (organization id, owner's user id)."""
     ids = []
     async with running(app) as first, http_client(app) as second:
-        for client, email, count in ((first, None, 2), (second, "second@example.com", 1)):
-            user = await sign_in(client, app, *([email] if email else []))
+        for client, email, count in ((first, OWNER, 2), (second, "second@example.com", 1)):
+            user = await sign_in(client, app, email)
             for i in range(count):
                 await FACTORY.create(client, i)
             ids.append((int(client.headers[HEADER]), user.id))
