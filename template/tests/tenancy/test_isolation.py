@@ -2,8 +2,8 @@
 each role of the record's own.
 
 Another organization's record answers like a missing one (404) on every verb the caller's role
-may use (403, for any record, on those it may not), and never shows in a list or a count; naming an organization one is not a
-member of is a 404 too. Within the record's organization, each role may do exactly what
+may use (403, for any record, on those it may not), and never shows in a list or a count;
+naming an organization one is not a member of is a 404 too. Within the record's organization, each role may do exactly what
 app/core/permissions.py grants it (403 otherwise).
 """
 
@@ -52,7 +52,12 @@ async def test_another_organizations_record_is_404_on_every_verb(
 
 @pytest.mark.parametrize("role", list(Role))
 async def test_naming_an_organization_one_is_not_a_member_of_is_404(
-    client: AsyncClient, member: Member, ours: int, theirs: int, factory: ResourceFactory, role: Role
+    client: AsyncClient,
+    member: Member,
+    ours: int,
+    theirs: int,
+    factory: ResourceFactory,
+    role: Role,
 ) -> None:
     record = await factory.create(client)
     body = await factory.build(client, 1)

@@ -6,11 +6,12 @@ On a database of the test's own, with the app's role (not the tables' owner, no 
 as in production."""
 
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import cast
 
 import pytest
 from fastapi import FastAPI
-from sqlalchemy import NullPool, Table, func, select, text
+from sqlalchemy import NullPool, Table, delete, func, select, text, update
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, create_async_engine
 
@@ -49,44 +50,48 @@ async def two_organizations(app: FastAPI) -> tuple[tuple[int, int], tuple[int, i
     return ids[0], ids[1]
 
 
+@asynccontextmanager
+async def working_in(
+    engine: AsyncEngine, organization_id: int, user_id: int
+) -> AsyncIterator[AsyncSession]:
+    """A session of the app's role whose transaction entered the organization as the app does
+    for its member `user_id` (rolled back at the end)."""
+    async with engine.connect() as connection, connection.begin():
+        session = AsyncSession(bind=connection)
+        assert await OrganizationRepository(session).enter(organization_id, user_id)
+        yield session
+
+
 async def test_a_query_without_a_filter_sees_its_organizations_rows_only(
     live_settings: Settings, app_engine: AsyncEngine
 ) -> None:
-    (first, first_owner), (second, _) = await two_organizations(create_app(live_settings))
+    (first, first_owner), _ = await two_organizations(create_app(live_settings))
     async with app_engine.connect() as connection:
         for table in SCOPED_TABLES:  # no organization entered: nothing at all
             assert await connection.scalar(select(func.count()).select_from(table)) == 0
-    async with app_engine.connect() as connection:
-        async with connection.begin():
-            async with AsyncSession(bind=connection) as session:
-                assert await OrganizationRepository(session).enter(first, first_owner)
-                for table in SCOPED_TABLES:
-                    rows = (await session.execute(select(table.c.organization_id))).scalars()
-                    assert set(rows) <= {first}
-                factory_table = next(t for t in SCOPED_TABLES if t.name == FACTORY.subject)
-                count = await session.scalar(select(func.count()).select_from(factory_table))
-                assert count == 2
-    assert second != first
+    async with working_in(app_engine, first, first_owner) as session:
+        for table in SCOPED_TABLES:
+            rows = (await session.execute(select(table.c.organization_id))).scalars()
+            assert set(rows) <= {first}
+        table = factory_table()
+        assert await session.scalar(select(func.count()).select_from(table)) == 2
 
 
 async def test_another_organizations_rows_cannot_be_written(
     live_settings: Settings, app_engine: AsyncEngine
 ) -> None:
     (first, first_owner), (second, _) = await two_organizations(create_app(live_settings))
-    table = next(t for t in SCOPED_TABLES if t.name == FACTORY.subject)
-    for statement in (
-        f'UPDATE "{table.name}" SET organization_id = :other',  # moving ours to theirs
-        f'DELETE FROM "{table.name}" WHERE organization_id = :other',  # sees none of theirs
-    ):
-        async with app_engine.connect() as connection, connection.begin():
-            async with AsyncSession(bind=connection) as session:
-                await OrganizationRepository(session).enter(first, first_owner)
-                if statement.startswith("UPDATE"):
-                    with pytest.raises(DBAPIError, match="row-level security"):
-                        await session.execute(text(statement), {"other": second})
-                else:
-                    result = await session.execute(text(statement), {"other": second})
-                    assert result.rowcount == 0  # type: ignore[attr-defined]
+    table = factory_table()
+    async with working_in(app_engine, first, first_owner) as session:
+        with pytest.raises(DBAPIError, match="row-level security"):  # ours moved to theirs
+            await session.execute(update(table).values(organization_id=second))
+    async with working_in(app_engine, first, first_owner) as session:
+        theirs = delete(table).where(table.c.organization_id == second)
+        assert (await session.execute(theirs)).rowcount == 0  # type: ignore[attr-defined]
+
+
+def factory_table() -> Table:
+    return next(table for table in SCOPED_TABLES if table.name == FACTORY.subject)
 
 
 async def test_the_apps_role_neither_owns_the_tables_nor_bypasses_row_level_security(
