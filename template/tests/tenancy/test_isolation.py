@@ -3,8 +3,8 @@ each role of the record's own.
 
 Another organization's record answers like a missing one (404) on every verb the caller's role
 may use (403, for any record, on those it may not), and never shows in a list or a count;
-naming an organization one is not a member of is a 404 too. Within the record's organization, each role may do exactly what
-app/core/permissions.py grants it (403 otherwise).
+naming an organization one is not a member of is a 404 too. Within the record's organization,
+each role may do exactly what app/core/permissions.py grants it (403 otherwise).
 """
 
 import pytest

@@ -136,10 +136,10 @@ async def test_two_owners_who_leave_at_once_leave_one(live_settings: Settings) -
                     partial(second.delete, members_url(organization, co_owner.id)),
                 )
             else:  # each demotes the other
-                demote = {"json": {"role": "member"}}
+                demoted = {"role": "member"}
                 responses = await race(
-                    partial(first.patch, members_url(organization, co_owner.id), **demote),
-                    partial(second.patch, members_url(organization, first_user), **demote),
+                    partial(first.patch, members_url(organization, co_owner.id), json=demoted),
+                    partial(second.patch, members_url(organization, first_user), json=demoted),
                 )
             # the loser is refused: the last owner stays (409), or, demoted first, it may no
             # longer manage owners (403)

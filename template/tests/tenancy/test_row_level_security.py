@@ -100,9 +100,7 @@ async def test_the_apps_role_neither_owns_the_tables_nor_bypasses_row_level_secu
     async with app_engine.connect() as connection:
         role = (
             await connection.execute(
-                text(
-                    "SELECT rolsuper, rolbypassrls FROM pg_roles WHERE rolname = current_user"
-                )
+                text("SELECT rolsuper, rolbypassrls FROM pg_roles WHERE rolname = current_user")
             )
         ).one()
         assert tuple(role) == (False, False)
