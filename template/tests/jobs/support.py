@@ -64,7 +64,8 @@ class JobRow:
 
 
 def libpq(settings: Settings) -> str:
-    url = make_url(settings.database_url.get_secret_value())
+    """The tests' own connection: the tables' owner (with tenancy, the app's role is not)."""
+    url = make_url(settings.direct_database_url())
     return url.set(drivername="postgresql").render_as_string(hide_password=False)
 
 

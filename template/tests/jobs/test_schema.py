@@ -26,7 +26,7 @@ async def empty_settings(
 ) -> AsyncIterator[Settings]:
     name = f"{database_server.base_name}_jobs_{os.environ.get('PYTEST_XDIST_WORKER', 'main')}"
     url = await database_server.create_database(name)
-    yield settings.model_copy(update={"database_url": SecretStr(url)})
+    yield settings.model_copy(update={"database_url": SecretStr(url), "database_direct_url": None})
     await database_server.drop_database(name)
 
 
