@@ -3,7 +3,9 @@
     uv run python -m tools.add_resource invoice --fields "customer:ref(customer) total_cents:int>=0"
 
 With --owned (a service with auth), each record belongs to the user who created it: other users
-get 404, admins see all (docs/template/auth.md).
+get 404, admins see all (docs/template/auth.md). With --scope org (a service with tenancy), each
+record belongs to the organization it was created in, which row-level security enforces
+(docs/template/tenancy.md).
 
 It runs Copier with the template this project was made from, at the same version, in resource
 mode: the model, schemas, repository, service, routes, migration (after the current Alembic
@@ -41,9 +43,22 @@ def copier_arguments(args: argparse.Namespace, head: str) -> list[str]:
         data["resource_plural"] = args.plural
     if args.owned:
         data["owned"] = "true"
+    if args.scope == "org":
+        data["scoped"] = "true"
     arguments = ["copy", "--defaults", "--overwrite", "--answers-file", answers_file(args.name)]
     arguments += ["--vcs-ref", args.vcs_ref or str(answers["_commit"]), *data_options(data)]
     return [*arguments, args.template or str(answers["_src_path"]), str(PROJECT_DIR)]
+
+
+def option_refusal(args: argparse.Namespace, service: dict[str, object]) -> str | None:
+    """Why --owned or --scope cannot be used in this service, if they cannot."""
+    if args.owned and service.get("auth") != "jwt":
+        return "--owned needs a service with auth (copier update --data auth=jwt)."
+    if args.scope and (service.get("auth") != "jwt" or service.get("tenancy") != "organizations"):
+        return "--scope org needs a service with tenancy (docs/template/tenancy.md)."
+    if args.owned and args.scope:
+        return "--owned or --scope org: a record belongs to a user or to an organization."
+    return None
 
 
 def add(arguments: list[str]) -> int:
@@ -75,6 +90,11 @@ def main() -> int:
     parser.add_argument(
         "--owned", action="store_true", help="records belong to their creator (needs auth)"
     )
+    parser.add_argument(
+        "--scope",
+        choices=["org"],
+        help="org: records belong to the organization they were created in (needs tenancy)",
+    )
     parser.add_argument("--template", help="template location (default: where this came from)")
     parser.add_argument("--vcs-ref", help="template version (default: this project's)")
     args = parser.parse_args()
@@ -82,8 +102,8 @@ def main() -> int:
     if (PROJECT_DIR / "app" / "models" / f"{args.name}.py").exists():
         print(f"app/models/{args.name}.py exists already; pick another name.", file=sys.stderr)
         return 2
-    if args.owned and read_yaml(SERVICE_ANSWERS).get("auth") != "jwt":
-        print("--owned needs a service with auth (copier update --data auth=jwt).", file=sys.stderr)
+    if refusal := option_refusal(args, read_yaml(SERVICE_ANSWERS)):
+        print(refusal, file=sys.stderr)
         return 2
     scripts = migration_scripts()
     # The resource's migration id comes from its name (copier.yml, `migration_revision`): a
