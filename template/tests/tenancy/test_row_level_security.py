@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, create_async_engin
 import app.models  # noqa: F401  (every model, so that every scoped table is known)
 from app.api.organization_access import HEADER
 from app.core.config import Settings
+from app.db.isolation_check import IsolationBypassedError, check_isolation
 from app.main import create_app
 from app.models.scoped import ScopedEntity
 from app.repos.organization import OrganizationRepository
@@ -114,3 +115,18 @@ async def test_the_apps_role_neither_owns_the_tables_nor_bypasses_row_level_secu
                 {"t": table.name},
             )
             assert enabled is True, f"{table.name} has no row-level security"
+
+
+async def test_in_production_the_app_refuses_a_role_that_bypasses_row_level_security(
+    live_settings: Settings, app_engine: AsyncEngine
+) -> None:
+    production = live_settings.model_copy(update={"environment": "production"})
+    await check_isolation(app_engine, production)  # the app's own role: fine
+    owner_url = live_settings.direct_database_url()  # the tables' owner (a superuser here)
+    owner = create_async_engine(owner_url, poolclass=NullPool)
+    try:
+        with pytest.raises(IsolationBypassedError, match="bypasses row-level security"):
+            await check_isolation(owner, production)
+        await check_isolation(owner, live_settings)  # elsewhere: a warning only
+    finally:
+        await owner.dispose()
