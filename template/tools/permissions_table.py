@@ -14,7 +14,7 @@ from app.core.permissions import ROLE_PERMISSIONS, Role
 
 DOCS = Path(__file__).resolve().parent.parent / "docs" / "template" / "tenancy.md"
 START, END = "<!-- permissions: start -->", "<!-- permissions: end -->"
-MEANING = {
+MEANING = {  # what each permission allows, in the table's order
     "*:read": "read every resource's records (`tasks:read`, ...)",
     "*:write": "create and change them",
     "*:delete": "delete them",
@@ -42,8 +42,9 @@ def table() -> str:
 
 
 def order(permission: str) -> tuple[int, str]:
-    """Records' permissions first, then the rest by name."""
-    return (0 if permission.startswith("*:") else 1, permission)
+    """In MEANING's order, then the others by name."""
+    known = list(MEANING)
+    return (known.index(permission) if permission in known else len(known), permission)
 
 
 def documented(text: str) -> str:
