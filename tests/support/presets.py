@@ -28,6 +28,7 @@ PRESETS: dict[str, dict[str, Any]] = {
         "resource": "member",
     },
     "jobs": {"jobs": "procrastinate", "resource": "line_item"},
+    "tenancy": {"auth": "jwt", "tenancy": "organizations", "resource": "work_item"},
     "kubernetes": {"kubernetes": True},  # needs use_docker, on by default
     # ---- Names and field kinds, on the other Python (one preset: each costs CI minutes). ----
     # Every field kind; SQL reserved words as names; the list endpoint's own parameters as fields
@@ -60,4 +61,5 @@ FREE_TEXT_COVERAGE: dict[str, tuple[str, ...]] = {
     "auth_after_revision": ("tests/test_questions.py",),
     "auth_api_keys_after_revision": ("tests/support/options.py", "tests/test_questions.py"),
     "jobs_after_revision": ("tests/support/options.py", "tests/test_questions.py"),
+    "tenancy_after_revision": ("tests/support/options.py",),
 }
