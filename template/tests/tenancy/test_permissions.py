@@ -1,6 +1,8 @@
 """The permissions table: the docs say what the code checks, and each route names a permission
 some role has."""
 
+from itertools import pairwise
+
 from app.core.permissions import ROLE_PERMISSIONS, Role, allows
 from tools.permissions_table import DOCS, documented, table
 
@@ -13,8 +15,7 @@ def test_the_docs_table_is_the_codes() -> None:
 
 
 def test_each_role_has_at_least_what_the_one_below_has() -> None:
-    roles = list(Role)
-    for higher, lower in zip(roles, roles[1:], strict=False):
+    for higher, lower in pairwise(Role):
         assert ROLE_PERMISSIONS[lower] <= ROLE_PERMISSIONS[higher], (higher, lower)
 
 
