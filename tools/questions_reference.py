@@ -45,6 +45,12 @@ WHEN = {
     "{{ kind == 'resource' and auth == 'jwt' }}": (
         "when adding a resource to a service with `auth: jwt`"
     ),
+    "{{ kind == 'service' and auth == 'jwt' and tenancy == 'organizations' }}": (
+        "when creating a service with `auth: jwt` and `tenancy: organizations`"
+    ),
+    "{{ kind == 'resource' and auth == 'jwt' and tenancy == 'organizations' }}": (
+        "when adding a resource to a service with `tenancy: organizations`"
+    ),
 }
 
 Files = frozenset[str]
