@@ -334,6 +334,48 @@ def test_bad_resources_are_refused_before_anything_is_written(
     assert message in refusal(template, shop, answers)
 
 
+@pytest.fixture(scope="module")
+def team(template: Path, tmp_path_factory: pytest.TempPathFactory) -> Project:
+    """A service with tenancy: its resource, task, belongs to organizations."""
+    answers = {"project_name": "Team", "auth": "jwt", "tenancy": "organizations"}
+    return start(template, tmp_path_factory.mktemp("team") / "team", answers, ref=None)
+
+
+@pytest.mark.parametrize(
+    ("answers", "message"),
+    [
+        ({"scoped": True, "owned": True}, "belongs to a user (owned) or to an organization"),
+        ({"resource_fields": "x:int job:ref(task)"}, "outside organizations cannot refer or link"),
+        ({"resource_fields": "x:int jobs:refs(task)"}, "outside organizations cannot refer or"),
+        ({"resource": "membership"}, "has 'membership' of its own"),
+    ],
+)
+def test_with_tenancy_a_resource_outside_organizations_points_at_none_inside(
+    template: Path, team: Project, answers: dict[str, Any], message: str
+) -> None:
+    assert message in refusal(template, team, answers)
+
+
+def test_with_tenancy_a_scoped_resource_may_point_at_scoped_records(
+    template: Path, team: Project
+) -> None:
+    run_copy(
+        str(template),
+        team.path,
+        answers_file=".copier-answers.resource-widget.yml",
+        data={"resource": "widget", "resource_fields": "x:int job:ref(task)", "scoped": True},
+        defaults=True,
+        overwrite=True,
+        quiet=True,
+    )
+    model = (team.path / "app/models/widget.py").read_text()
+    assert "class Widget(ScopedEntity):" in model
+    migration = next((team.path / "alembic/versions").glob("*_create_widgets.py")).read_text()
+    assert 'for statement in isolate("widgets"):' in migration
+    git("checkout", "--", ".", cwd=team.path)
+    git("clean", "-fdq", cwd=team.path)
+
+
 def test_the_command_refuses_a_name_whose_module_exists(shop: Project) -> None:
     (shop.path / "app/models/gadget.py").write_text('"""Written by hand."""\n')
     try:

@@ -114,6 +114,19 @@ def test_an_overridden_plural_is_used(tmp_path: Path) -> None:
         ({"resource": "i"}, "ruff's E742"),
         ({"jobs": "celery"}, "Invalid choice"),
         ({"jobs": "procrastinate", "jobs_after_revision": "0001 head"}, "not an Alembic revision"),
+        ({"tenancy": "organizations"}, "Tenancy needs users: answer auth=jwt"),
+        (
+            {"auth": "jwt", "tenancy": "organizations", "resource": "organization"},
+            "has 'organization' of its own",
+        ),
+        (
+            {"auth": "jwt", "tenancy": "organizations", "resource_plural": "memberships"},
+            "has 'memberships' of its own",
+        ),
+        (
+            {"auth": "jwt", "tenancy": "organizations", "tenancy_after_revision": "x y"},
+            "is not an Alembic revision id",
+        ),
     ],
 )
 def test_bad_answers_are_refused(tmp_path: Path, answers: dict[str, Any], message: str) -> None:
