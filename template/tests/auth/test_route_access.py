@@ -36,6 +36,7 @@ PUBLIC_ROUTES = {
     "POST /api/v1/auth/password-reset",
     "POST /api/v1/auth/password-reset/confirm",
     "POST /api/v1/auth/register",
+    "POST /api/v1/invitations/sign-up",  # with tenancy: the emailed token proves the mailbox
 }
 
 
