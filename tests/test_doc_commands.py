@@ -168,6 +168,11 @@ STEPS: dict[tuple[str, str], Step] = {
         "~/my-service",
     ): Skip(RENDERS),
     ("auth.md", SERVE): Same("getting-started.md"),
+    (
+        "tenancy.md",
+        'uvx copier copy --vcs-ref=HEAD --defaults -d auth=jwt -d tenancy=organizations "$PWD" '
+        "~/my-service",
+    ): Skip(RENDERS),
     ("auth.md", "uv run python -m tools.create_user admin@example.com --scope admin"): Run(
         stdin=PASSWORD, expect="with scopes: admin"
     ),
