@@ -173,6 +173,11 @@ STEPS: dict[tuple[str, str], Step] = {
         'uvx copier copy --vcs-ref=HEAD --defaults -d auth=jwt -d tenancy=organizations "$PWD" '
         "~/my-service",
     ): Skip(RENDERS),
+    (
+        "tenancy.md",
+        "uvx copier update --defaults -d tenancy=organizations "
+        "-d tenancy_after_revision=$(uv run alembic heads | cut -d' ' -f1)",
+    ): Skip(TOGGLES),
     ("auth.md", "uv run python -m tools.create_user admin@example.com --scope admin"): Run(
         stdin=PASSWORD, expect="with scopes: admin"
     ),
