@@ -5,20 +5,25 @@ without one, and cannot write another organization's rows (app/db/tenancy.py).
 On a database of the test's own, with the app's role (not the tables' owner, no BYPASSRLS),
 as in production."""
 
+import secrets
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import cast
 
 import pytest
 from fastapi import FastAPI
-from sqlalchemy import NullPool, Table, delete, func, select, text, update
+from sqlalchemy import NullPool, Table, delete, func, make_url, select, text, update
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, create_async_engine
 
 import app.models  # noqa: F401  (every model, so that every scoped table is known)
 from app.api.organization_access import HEADER
 from app.core.config import Settings
-from app.db.isolation_check import IsolationBypassedError, check_isolation
+from app.db.isolation_check import (
+    IsolationBypassedError,
+    check_isolation,
+    refuse_bypassing_connections,
+)
 from app.main import create_app
 from app.models.scoped import ScopedEntity
 from app.repos.organization import OrganizationRepository
@@ -130,3 +135,54 @@ async def test_in_production_the_app_refuses_a_role_that_bypasses_row_level_secu
         await check_isolation(owner, live_settings)  # elsewhere: a warning only
     finally:
         await owner.dispose()
+
+
+async def test_in_production_no_connection_of_a_role_that_bypasses_it_serves_a_request(
+    live_settings: Settings,
+) -> None:
+    """However the start-up went (the database may come up after the app), each connection the
+    pool opens is checked: a role that bypasses row-level security gets 503s, never rows."""
+    owner = live_settings.model_copy(
+        update={"environment": "production", "database_url": live_settings.database_direct_url}
+    )
+    engine = create_async_engine(live_settings.direct_database_url(), poolclass=NullPool)
+    refuse_bypassing_connections(engine, owner)
+    try:
+        with pytest.raises(IsolationBypassedError):
+            async with engine.connect() as connection:
+                await connection.execute(text("SELECT 1"))
+    finally:
+        await engine.dispose()
+    app_role = create_async_engine(live_settings.database_url.get_secret_value(), poolclass=NullPool)
+    refuse_bypassing_connections(app_role, owner)
+    try:
+        async with app_role.connect() as connection:
+            assert await connection.scalar(text("SELECT 1")) == 1
+    finally:
+        await app_role.dispose()
+
+
+async def test_a_member_of_the_owners_role_is_refused_too(live_settings: Settings) -> None:
+    """A role that owns no table but is a member of the owner's role bypasses the policies as
+    the owner does: the check sees it."""
+    owner_url = make_url(live_settings.direct_database_url())
+    admin = create_async_engine(owner_url, poolclass=NullPool)
+    role, password = f"{owner_url.database}_member", secrets.token_urlsafe(16)
+    try:
+        async with admin.begin() as connection:
+            await connection.execute(text(f'DROP ROLE IF EXISTS "{role}"'))
+            await connection.execute(
+                text(f"CREATE ROLE \"{role}\" LOGIN PASSWORD '{password}' IN ROLE CURRENT_USER")
+            )
+        member_url = owner_url.set(username=role, password=password)
+        member = create_async_engine(member_url, poolclass=NullPool)
+        production = live_settings.model_copy(update={"environment": "production"})
+        try:
+            with pytest.raises(IsolationBypassedError):
+                await check_isolation(member, production)
+        finally:
+            await member.dispose()
+    finally:
+        async with admin.begin() as connection:
+            await connection.execute(text(f'DROP ROLE IF EXISTS "{role}"'))
+        await admin.dispose()
