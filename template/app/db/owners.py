@@ -45,14 +45,21 @@ def is_scoped(table: Table) -> bool:
 
 
 async def count_owned(
-    session: AsyncSession, table: Table, ids: Collection[int], owner_id: int | None
+    session: AsyncSession,
+    table: Table,
+    ids: Collection[int],
+    owner_id: int | None,
+    organization_id: int | None = None,
 ) -> int:
     """How many of the records `ids` of `table` the pointing record may point at: those of
-    `owner_id` (None: anyone's) in a table of owned records, those the transaction sees (its
-    organization's) in a scoped one."""
+    `owner_id` (None: anyone's) in a table of owned records; in a scoped one, those of
+    `organization_id` that the transaction sees (row-level security: its organization's; the
+    condition holds where the policies do not apply, a role that bypasses them)."""
     query = select(func.count()).select_from(table).where(table.c.id.in_(ids))
     if OWNER in table.c and owner_id is not None:
         query = query.where(table.c[OWNER] == owner_id)
+    if ORGANIZATION in table.c and organization_id is not None:
+        query = query.where(table.c[ORGANIZATION] == organization_id)
     return int(await session.scalar(query) or 0)
 
 

@@ -19,6 +19,7 @@ from sqlalchemy import (
     ColumnElement,
     Insert,
     Select,
+    Table,
     any_,
     bindparam,
     func,
@@ -40,7 +41,7 @@ from app.db.base import Base, Entity
 from app.db.direct import fetch_rows
 from app.db.errors import FOREIGN_KEY_VIOLATION, UNIQUE_VIOLATION, driver_error, sqlstate
 from app.db.links import Link
-from app.db.owners import count_owned, needs_counting, owned_targets
+from app.db.owners import ORGANIZATION, count_owned, needs_counting, owned_targets
 from app.schemas.base import Record
 from app.schemas.pagination import Listing, ListParams
 
@@ -150,8 +151,12 @@ class Repository[ModelT: Entity, ReadT: Record, ParamsT: ListParams]:
         for attribute, table in targets.items():
             value = given.get(attribute)
             ids = {value} if isinstance(value, int) else set(value or ())
-            if ids and await count_owned(self.session, table, ids, owner_id) < len(ids):
+            if ids and await self._count_pointed(table, ids, owner_id) < len(ids):
                 raise InvalidReferenceError(f"{attribute} refers to a record that does not exist.")
+
+    async def _count_pointed(self, table: Table, ids: set[int], owner_id: int | None) -> int:
+        organization_id = self.visible_values().get(ORGANIZATION)  # a scoped repository's
+        return await count_owned(self.session, table, ids, owner_id, organization_id)
 
     def column_values(self, data: BaseModel) -> dict[str, Any]:
         """The values of `data` (a create or an update) that are columns of the model: all but
