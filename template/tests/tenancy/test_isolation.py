@@ -116,3 +116,25 @@ async def test_each_role_does_what_its_permissions_grant(
         expect(await caller.patch(url, json=change), role, f"{subject}:write", 200)
         other = f"{factory.path}/{records[1]['id']}"
         expect(await caller.delete(other), role, f"{subject}:delete", 204)
+
+
+@pytest.mark.parametrize(
+    "value", ["", "0", "-1", "+1", "01", "1.0", "1_0", " 1", "١", "9" * 17, "1,2", "x"]
+)
+async def test_an_organization_header_that_is_not_an_id_is_422(
+    client: AsyncClient, anonymous: AsyncClient, factory: ResourceFactory, value: str
+) -> None:
+    response = await client.get(factory.path, headers={HEADER: value})
+    assert_problem(response, 422)
+    assert response.json()["errors"][0]["loc"] == ["header", HEADER]
+    # an anonymous caller is told to sign in first, whatever the header says
+    assert_problem(await anonymous.get(factory.path, headers={HEADER: value}), 401)
+
+
+async def test_the_organization_is_named_once(
+    client: AsyncClient, ours: int, theirs: int, factory: ResourceFactory
+) -> None:
+    headers = [(HEADER, str(ours)), (HEADER, str(theirs))]
+    response = await client.get(factory.path, headers=headers)
+    assert_problem(response, 422)
+    assert response.json()["errors"][0]["msg"] == f"Send {HEADER} once."
