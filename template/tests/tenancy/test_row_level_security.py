@@ -153,7 +153,9 @@ async def test_in_production_no_connection_of_a_role_that_bypasses_it_serves_a_r
                 await connection.execute(text("SELECT 1"))
     finally:
         await engine.dispose()
-    app_role = create_async_engine(live_settings.database_url.get_secret_value(), poolclass=NullPool)
+    app_role = create_async_engine(
+        live_settings.database_url.get_secret_value(), poolclass=NullPool
+    )
     refuse_bypassing_connections(app_role, owner)
     try:
         async with app_role.connect() as connection:
