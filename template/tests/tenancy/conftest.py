@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.api.organization_access import HEADER
 from app.core.permissions import Role
-XX
+from tests.auth.conftest import anonymous, outbox  # noqa: F401  (fixtures of tests/auth/)
 from tests.auth.users import join, own_organization, sign_in
 from tests.clients import client_for
 
