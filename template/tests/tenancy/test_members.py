@@ -6,15 +6,17 @@ from functools import partial
 from fastapi import FastAPI
 from httpx import AsyncClient
 from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.core.config import Settings
 from app.core.permissions import Role
+from app.core.scopes import ADMIN_SCOPE
 from app.main import create_app
 from app.models.membership import Membership
 from tests.assertions import assert_problem
 from tests.auth.race import race
-from tests.auth.users import join
-from tests.clients import http_client, running
+from tests.auth.users import join, sign_in
+from tests.clients import client_for, http_client, running
 from tests.factories import all_factories
 from tests.tenancy.conftest import Member
 
@@ -155,3 +157,20 @@ async def owners_of(app: FastAPI, organization_id: int) -> int:
             Membership.organization_id == organization_id, Membership.role == Role.OWNER
         )
         return int(await session.scalar(query) or 0)
+
+
+async def test_the_last_owner_cannot_be_deleted(
+    app: FastAPI, connection: AsyncConnection, client: AsyncClient, member: Member, ours: int
+) -> None:
+    """An admin deleting a user who is an organization's only owner gets 409; once another
+    member owns it, the deletion goes through."""
+    async with await client_for(app, connection, signed_in=False) as admin:
+        await sign_in(admin, app, "admin@example.com", (ADMIN_SCOPE,))
+        me = await user_id_of(client)
+        assert_problem(await admin.delete(f"/api/v1/users/{me}"), 409)
+        async with member(ours, Role.MEMBER) as other:
+            promoted = await client.patch(
+                members_url(ours, await user_id_of(other)), json={"role": "owner"}
+            )
+            assert promoted.status_code == 200, promoted.text
+        assert (await admin.delete(f"/api/v1/users/{me}")).status_code == 204
