@@ -348,6 +348,7 @@ def team(template: Path, tmp_path_factory: pytest.TempPathFactory) -> Project:
         ({"resource_fields": "x:int job:ref(task)"}, "outside organizations cannot refer or link"),
         ({"resource_fields": "x:int jobs:refs(task)"}, "outside organizations cannot refer or"),
         ({"resource": "membership"}, "has 'membership' of its own"),
+        ({"scoped": True, "resource_fields": "code:str(20)!"}, "cannot have unique fields yet"),
     ],
 )
 def test_with_tenancy_a_resource_outside_organizations_points_at_none_inside(

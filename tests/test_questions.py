@@ -127,6 +127,10 @@ def test_an_overridden_plural_is_used(tmp_path: Path) -> None:
             {"auth": "jwt", "tenancy": "organizations", "tenancy_after_revision": "x y"},
             "is not an Alembic revision id",
         ),
+        (
+            {"auth": "jwt", "tenancy": "organizations", "resource_fields": "sku:str(20)!"},
+            "cannot have unique fields yet (sku",
+        ),
     ],
 )
 def test_bad_answers_are_refused(tmp_path: Path, answers: dict[str, Any], message: str) -> None:
