@@ -65,6 +65,8 @@ def write_migration(
         imports.append("from app.db import migration_ops")
     if "postgresql." in upgrade + downgrade:
         imports.append("from sqlalchemy.dialects import postgresql")
+    if "tenancy." in upgrade + downgrade:  # row-level security's policies (app/db/tenancy.py)
+        imports.append("from app.db import tenancy")
     scripts.hooks = []  # run by tidy() below, once the file is complete
     script = scripts.generate_revision(
         util.rev_id(),

@@ -22,7 +22,7 @@ from alembic.operations import ops
 from sqlalchemy import Enum, MetaData, Table
 
 from tools.cli import one_line_errors
-from tools.link_tables import creation, link_tables, python_code
+from tools.link_tables import creation, link_tables, policy_code, python_code
 from tools.migration_file import function_body, write_migration
 from tools.models import current_metadata
 from tools.resource_project import (
@@ -131,7 +131,8 @@ def migration_code(tables: list[Table], metadata: MetaData) -> tuple[str, str]:
     drops += [ops.ExecuteSQLOp(f'DROP TYPE "{type_name}"') for type_name in types]
     upgrade, downgrade = python_code(drops), python_code(creates)
     comment = "# Recreates the tables as they were, empty (their rows went with the upgrade)."
-    return function_body([upgrade]), function_body([comment, downgrade])
+    policies = [code for table in tables for code in policy_code(table)]
+    return function_body([upgrade]), function_body([comment, downgrade, *policies])
 
 
 @one_line_errors
