@@ -296,3 +296,19 @@ async def memberships_of(app: FastAPI, organization_id: int, email: str) -> int:
     )
     async with app.state.database.session() as session:
         return int(await session.scalar(query) or 0)
+
+
+async def test_the_invitations_of_an_admin_removed_since_are_void(
+    app: FastAPI, client: AsyncClient, member: Member, ours: int, outbox: Outbox
+) -> None:
+    """An invitation speaks for the admin who sent it: once they may not invite any more
+    (removed, or a lower role), their pending invitations admit nobody."""
+    email = "friend-of-admin@example.com"
+    async with member(ours, Role.ADMIN) as admin:
+        await invite(admin, ours, email, Role.ADMIN)
+        admin_id = (await admin.get("/api/v1/users/me")).json()["id"]
+    token = await emailed_token(app, outbox, email)
+    removed = await client.delete(f"/api/v1/organizations/{ours}/members/{admin_id}")
+    assert removed.status_code == 204, removed.text
+    body = {"token": token, "password": PASSWORD}
+    assert_invalid(await client.post("/api/v1/invitations/sign-up", json=body))
