@@ -247,9 +247,10 @@ async def test_one_token_makes_one_member_however_many_race(live_settings: Setti
     app = create_app(live_settings)
     async with running(app) as owner, http_client(app) as first, http_client(app) as second:
         organization = await own_organization_of(owner)
+        sender = (await owner.get("/api/v1/users/me")).json()["id"]
         for trial in range(2 * RACE_TRIALS):
             email, signing_up = new_email("racer"), trial % 2 == 1
-            token = await stored_token(app, organization, email)
+            token = await stored_token(app, organization, email, sender)
             if signing_up:
                 body = {"token": token, "password": PASSWORD}
                 responses = await race(
@@ -270,8 +271,9 @@ async def test_one_token_makes_one_member_however_many_race(live_settings: Setti
             assert await memberships_of(app, organization, email) == 1, trial
 
 
-async def stored_token(app: FastAPI, organization_id: int, email: str) -> str:
-    """The token of a new invitation of `email`, as its email would carry it."""
+async def stored_token(app: FastAPI, organization_id: int, email: str, sender: int) -> str:
+    """The token of a new invitation of `email` sent by `sender` (an owner), as its email would
+    carry it."""
     token = new_token()
     async with app.state.database.session() as session:
         session.add(
@@ -280,6 +282,7 @@ async def stored_token(app: FastAPI, organization_id: int, email: str) -> str:
                 email=email,
                 role=Role.MEMBER,
                 token_hash=token_digest(token),
+                invited_by=sender,
                 expires_at=datetime.now(UTC) + timedelta(minutes=10),
             )
         )
