@@ -137,14 +137,16 @@ def names_in_resource_folders() -> set[str]:
     return names
 
 
-def refusal(name: str, plural: bool, auth: str) -> str:
+def refusal(name: str, plural: bool, auth: str, tenancy: str = "none") -> str:
     """What the resource questions say about `name` as the singular (or the plural)."""
     macros: Any = questions().jinja.get_template("includes/names.jinja").module
     question = "The plural" if plural else "The resource name"
     message = str(macros.identifier_errors(question, name, plural=plural))
+    pair = ("", name) if plural else (name, "")
     if auth == "jwt":
-        pair = ("", name) if plural else (name, "")
         message += str(macros.auth_name_errors(*pair))
+    if auth == "jwt" and tenancy == "organizations":
+        message += str(macros.tenancy_name_errors(*pair))
     return message
 
 
@@ -156,7 +158,8 @@ def excluded_resource_files(names: set[str]) -> Iterator[str]:
         shared_spec = exclusion_spec(context) if kind != "resource" else None
         for name in sorted(names):
             for plural in (False, True):
-                if refusal(name, plural, context.get("auth", "none")):
+                auth, tenancy = context.get("auth", "none"), context.get("tenancy", "none")
+                if refusal(name, plural, auth, tenancy):
                     continue
                 singular, plural_name = (OTHER, name) if plural else (name, OTHER)
                 listed = listed_resource_files(singular, plural_name, kind)
@@ -206,6 +209,6 @@ def unrefused_collisions(names: set[str]) -> Iterator[str]:
                 singular, plural_name = (OTHER, name) if plural else (name, OTHER)
                 listed = listed_resource_files(singular, plural_name, "service")
                 clashes = [path for path in own_files(listed, name) if path in taken]
-                if clashes and not refusal(name, plural, answers["auth"]):
+                if clashes and not refusal(name, plural, answers["auth"], answers["tenancy"]):
                     role = "plural" if plural else "resource"
                     yield f"options {state}: {role} {name!r} is accepted but {clashes} exist"

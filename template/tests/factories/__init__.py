@@ -33,6 +33,11 @@ class ResourceFactory:
     """Records belong to an organization: other organizations get 404 (tests/tenancy/)."""
 
     @property
+    def private(self) -> bool:
+        """Whether its records are someone's: their creator's, or their organization's."""
+        return self.owned or self.scoped
+
+    @property
     def subject(self) -> str:
         """What its permissions name: the plural (`tasks` in `tasks:read`)."""
         return self.path.rsplit("/", 1)[-1].replace("-", "_")
