@@ -5,6 +5,7 @@ here, so a new resource is covered as soon as its factory module exists.
 """
 
 from collections.abc import Awaitable, Callable
+from contextvars import ContextVar
 from dataclasses import dataclass
 from importlib import import_module
 from itertools import count
@@ -18,6 +19,14 @@ Body = dict[str, Any]
 # Records created only because another record refers to them take numbers from here, so that
 # building several bodies in one test never repeats a unique value.
 referenced = count(1000)
+# The resources whose records are being built, innermost last: a record's optional references and
+# links to one of them are left out (records that refer to each other would build forever).
+BUILDING: ContextVar[frozenset[str]] = ContextVar("building", default=frozenset())
+
+
+def being_built(resource: str) -> bool:
+    """Whether a record of `resource` is being built (its factory's `create` runs)."""
+    return resource in BUILDING.get()
 
 
 @dataclass(frozen=True)
@@ -43,7 +52,12 @@ class ResourceFactory:
         return self.path.rsplit("/", 1)[-1].replace("-", "_")
 
     async def create(self, client: AsyncClient, i: int = 0) -> Body:
-        response = await client.post(self.path, json=await self.build(client, i))
+        building = BUILDING.set(BUILDING.get() | {self.name})
+        try:
+            body = await self.build(client, i)
+        finally:
+            BUILDING.reset(building)
+        response = await client.post(self.path, json=body)
         assert response.status_code == 201, response.text
         created: Body = response.json()
         return created
