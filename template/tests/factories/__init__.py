@@ -4,7 +4,8 @@ The generic API tests (tests/api/shared/test_resources.py) run against every `Re
 here, so a new resource is covered as soon as its factory module exists.
 """
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 from importlib import import_module
@@ -25,8 +26,18 @@ BUILDING: ContextVar[frozenset[str]] = ContextVar("building", default=frozenset(
 
 
 def being_built(resource: str) -> bool:
-    """Whether a record of `resource` is being built (its factory's `create` runs)."""
+    """Whether a body of `resource` is being built (its factory's `build` runs)."""
     return resource in BUILDING.get()
+
+
+@contextmanager
+def under_construction(resource: str) -> Iterator[None]:
+    """Within the block, a body of `resource` is being built."""
+    token = BUILDING.set(BUILDING.get() | {resource})
+    try:
+        yield
+    finally:
+        BUILDING.reset(token)
 
 
 @dataclass(frozen=True)
@@ -52,12 +63,7 @@ class ResourceFactory:
         return self.path.rsplit("/", 1)[-1].replace("-", "_")
 
     async def create(self, client: AsyncClient, i: int = 0) -> Body:
-        building = BUILDING.set(BUILDING.get() | {self.name})
-        try:
-            body = await self.build(client, i)
-        finally:
-            BUILDING.reset(building)
-        response = await client.post(self.path, json=body)
+        response = await client.post(self.path, json=await self.build(client, i))
         assert response.status_code == 201, response.text
         created: Body = response.json()
         return created
