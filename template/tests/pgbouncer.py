@@ -4,6 +4,10 @@ binary (Debian/Ubuntu: apt install pgbouncer) like the throwaway PostgreSQL.
 Transaction pooling with a tiny server pool (2 connections) is the hard case for asyncpg: every
 transaction may land on another server connection, so a statement prepared on one is missing on
 the next. Tests that pass through it prove DB_PGBOUNCER=true handles that.
+
+With TEST_THROUGH_PGBOUNCER=1 the whole suite's app connects through one (`through`), so every
+test also proves its behaviour holds behind transaction pooling (row-level security's
+transaction-local setting, locks, timeouts, faults).
 """
 
 import os
@@ -16,8 +20,10 @@ import time
 from pathlib import Path
 from typing import Self
 
+from pydantic import SecretStr
 from sqlalchemy import make_url
 
+from app.core.config import Settings
 from tools.local_postgres import SERVER_USER, free_port
 
 INSTALL_HINT = (
@@ -25,6 +31,37 @@ INSTALL_HINT = (
     "pgbouncer; macOS: brew install pgbouncer); the tests through PgBouncer need it"
 )
 SERVER_POOL_SIZE = 2
+# The whole suite's PgBouncer: room for a test's concurrent transactions (waits on row locks
+# must not queue behind the lock holder), still far fewer server connections than clients.
+SUITE_POOL_SIZE = 10
+THROUGH_PGBOUNCER_VARIABLE = "TEST_THROUGH_PGBOUNCER"
+
+
+def suite_through_pgbouncer() -> bool:
+    """Whether TEST_THROUGH_PGBOUNCER asks for the whole suite to run through PgBouncer."""
+    value = os.environ.get(THROUGH_PGBOUNCER_VARIABLE, "")
+    if value not in ("", "0", "1"):
+        raise ValueError(f"{THROUGH_PGBOUNCER_VARIABLE} must be 1 or 0, not {value!r}")
+    return value == "1"
+
+
+def through(port: int, settings: Settings, *, pgbouncer_mode: bool = True) -> Settings:
+    """`settings` with the app connecting through the PgBouncer on `port` (DB_PGBOUNCER as
+    `pgbouncer_mode` says); migrations keep a direct URL."""
+    direct = settings.database_url.get_secret_value()
+    return settings.model_copy(
+        update={
+            "database_url": SecretStr(reached_through(port, direct)),
+            "database_direct_url": settings.database_direct_url or SecretStr(direct),
+            "db_pgbouncer": pgbouncer_mode,
+        }
+    )
+
+
+def reached_through(port: int, database_url: str) -> str:
+    """`database_url` (a database on the server), reached through the PgBouncer on `port`."""
+    url = make_url(database_url).set(host="127.0.0.1", port=port)
+    return url.render_as_string(hide_password=False)
 
 
 def find_pgbouncer() -> Path | None:
@@ -36,8 +73,15 @@ class PgBouncer:
     """One pgbouncer process forwarding every database of `server_url`'s server, to its user
     and to the users of `client_urls` (the app's own role, when it has one)."""
 
-    def __init__(self, binary: Path, server_url: str, *client_urls: str) -> None:
+    def __init__(
+        self,
+        binary: Path,
+        server_url: str,
+        *client_urls: str,
+        pool_size: int = SERVER_POOL_SIZE,
+    ) -> None:
         self.binary = binary
+        self.pool_size = pool_size
         self.server = make_url(server_url)
         self.logins = [self.server, *(make_url(url) for url in client_urls)]
         self.port = free_port()
@@ -48,8 +92,7 @@ class PgBouncer:
 
     def url(self, database_url: str) -> str:
         """`database_url` (a database on the server), reached through PgBouncer instead."""
-        through = make_url(database_url).set(host="127.0.0.1", port=self.port)
-        return through.render_as_string(hide_password=False)
+        return reached_through(self.port, database_url)
 
     def start(self, timeout: float = 30) -> None:
         config = self._write_config()
@@ -98,8 +141,11 @@ class PgBouncer:
             "auth_type": "trust",  # clients on loopback; the server login uses userlist.txt
             "auth_file": str(self.directory / "userlist.txt"),
             "pool_mode": "transaction",
-            "default_pool_size": str(SERVER_POOL_SIZE),
+            "default_pool_size": str(self.pool_size),
             "max_client_conn": "500",
+            # A login that fails (a database dropped and made again, a restarted server) is
+            # retried after a second, not the default 15.
+            "server_login_retry": "1",
         }
         server = f"host={self.server.host or '127.0.0.1'} port={self.server.port or 5432}"
         config = self.directory / "pgbouncer.ini"

@@ -9,14 +9,13 @@ from collections.abc import AsyncIterator, Iterator
 
 import pytest
 from httpx import AsyncClient
-from pydantic import SecretStr
 
 from app.core.config import Settings
 from app.main import create_app
 from tests.clients import running
 from tests.database import DatabaseServer
 from tests.factories import ResourceFactory, all_factories
-from tests.pgbouncer import INSTALL_HINT, PgBouncer, find_pgbouncer
+from tests.pgbouncer import INSTALL_HINT, PgBouncer, find_pgbouncer, through
 
 CONCURRENT = 40
 
@@ -35,20 +34,9 @@ def pgbouncer(database_server: DatabaseServer, live_settings: Settings) -> Itera
         yield bouncer
 
 
-def through(pgbouncer: PgBouncer, settings: Settings, *, pgbouncer_mode: bool = True) -> Settings:
-    direct = settings.database_url.get_secret_value()
-    return settings.model_copy(
-        update={
-            "database_url": SecretStr(pgbouncer.url(direct)),
-            "database_direct_url": settings.database_direct_url or SecretStr(direct),
-            "db_pgbouncer": pgbouncer_mode,
-        }
-    )
-
-
 @pytest.fixture
 async def client(pgbouncer: PgBouncer, live_settings: Settings) -> AsyncIterator[AsyncClient]:
-    async with running(create_app(through(pgbouncer, live_settings))) as client:
+    async with running(create_app(through(pgbouncer.port, live_settings))) as client:
         yield client
 
 
@@ -119,7 +107,7 @@ async def test_without_pgbouncer_mode_the_same_load_fails(
     factory = all_factories()[0]
     # No statement_timeout start-up parameter either (PgBouncer refuses it): only the statement
     # caches differ from DB_PGBOUNCER=true.
-    settings = through(pgbouncer, live_settings, pgbouncer_mode=False).model_copy(
+    settings = through(pgbouncer.port, live_settings, pgbouncer_mode=False).model_copy(
         update={"db_statement_timeout_ms": 0}
     )
     async with running(create_app(settings)) as client:
