@@ -10,14 +10,14 @@ import pytest
 from app.core.config import Settings
 from app.main import create_app
 from tests.clients import running
-from tests.database import PROJECT_DIR
+from tests.database import PROJECT_DIR, database_environment
 
 PASSPHRASE = "a long passphrase for the first admin"  # noqa: S105
 
 
 def create_user(settings: Settings, *args: str, password: str = PASSPHRASE) -> tuple[int, str]:
     """Run the command on the database of `settings`: its exit status and output."""
-    env = {"DATABASE_URL": settings.database_url.get_secret_value(), "PATH": ""}
+    env = database_environment(settings) | {"PATH": ""}
     result = subprocess.run(  # noqa: S603  (our own command)
         [sys.executable, "-m", "tools.create_user", *args, "--password-stdin"],
         cwd=PROJECT_DIR,

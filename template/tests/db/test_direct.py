@@ -35,6 +35,8 @@ from app.db.direct import (
 )
 from app.db.errors import driver_error, sqlstate
 from app.db.session import create_engine
+from tests.database import DatabaseServer
+
 
 DIALECT = postgresql.asyncpg.dialect()  # type: ignore[no-untyped-call]
 DIVISION_BY_ZERO = "22012"
@@ -74,6 +76,15 @@ async def driver(session: AsyncSession) -> asyncpg.Connection:
     connection, _, _ = await session.run_sync(driver_of)
     assert connection is not None
     return connection
+
+
+@pytest.fixture
+async def engine(database_server: DatabaseServer, settings: Settings) -> AsyncIterator[AsyncEngine]:
+    """The app's engine on the server itself (also when the suite runs through PgBouncer):
+    these tests are about what a direct connection does."""
+    engine = create_engine(database_server.directly(settings))
+    yield engine
+    await engine.dispose()
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 
 from app.core.config import Settings
-from tests.database import PROJECT_DIR
+from tests.database import PROJECT_DIR, database_environment
 
 DEADLINE_SECONDS = 60  # for what should take a second: generous, for a loaded machine
 BASE_ENV = {"ENVIRONMENT": "test", "LOG_LEVEL": "WARNING"}
@@ -74,7 +74,7 @@ async def worker_process(
         "-m",
         module,
         cwd=PROJECT_DIR,
-        env=BASE_ENV | {"DATABASE_URL": settings.database_url.get_secret_value()} | dict(env),
+        env=BASE_ENV | database_environment(settings) | dict(env),
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.STDOUT,
     )

@@ -26,12 +26,13 @@ async def empty_settings(
 ) -> AsyncIterator[Settings]:
     name = f"{database_server.base_name}_jobs_{os.environ.get('PYTEST_XDIST_WORKER', 'main')}"
     url = await database_server.create_database(name)
-    yield settings.model_copy(update={"database_url": SecretStr(url), "database_direct_url": None})
+    update = {"database_url": SecretStr(url), "database_direct_url": None}
+    yield database_server.through_pgbouncer(settings.model_copy(update=update))
     await database_server.drop_database(name)
 
 
 async def test_the_migrations_install_and_remove_the_whole_queue(empty_settings: Settings) -> None:
-    url = empty_settings.database_url.get_secret_value()
+    url = empty_settings.direct_database_url()
     await migrate(url, "head")
     installed = {record[0] for record in await fetch(empty_settings, OBJECTS)}
     assert {"procrastinate_jobs", "procrastinate_defer_jobs_v1"} <= installed
@@ -42,5 +43,5 @@ async def test_the_migrations_install_and_remove_the_whole_queue(empty_settings:
 
 async def test_the_health_check_needs_the_migrated_queue(empty_settings: Settings) -> None:
     assert not await worker.check(empty_settings)
-    await migrate(empty_settings.database_url.get_secret_value(), "head")
+    await migrate(empty_settings.direct_database_url(), "head")
     assert await worker.check(empty_settings)

@@ -15,6 +15,7 @@ from app.main import create_app
 from app.services.base import Service
 from tests.assertions import assert_problem
 from tests.clients import running
+from tests.database import time_out_statements
 from tests.factories import all_factories
 from tests.tcp_proxy import TcpProxy
 
@@ -66,7 +67,7 @@ async def test_an_outage_gives_503_and_the_app_recovers(
 
 
 async def test_a_statement_timeout_gives_504(live_settings: Settings) -> None:
-    app = create_app(live_settings.model_copy(update={"db_statement_timeout_ms": 100}))
+    app = create_app(await time_out_statements(live_settings, 100))
 
     @app.get("/slow")
     async def slow(holder: SessionDep) -> None:

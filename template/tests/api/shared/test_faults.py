@@ -27,7 +27,7 @@ from app.main import create_app
 from app.services.base import Service
 from tests.assertions import assert_problem
 from tests.clients import running, served
-from tests.database import DatabaseServer
+from tests.database import DatabaseServer, time_out_statements
 from tests.factories import all_factories
 from tests.pgbouncer import PgBouncer, find_pgbouncer
 
@@ -108,7 +108,8 @@ async def ordinary_traffic(client: AsyncClient, url: str) -> None:
 
 @pytest.fixture
 async def client(live_settings: Settings) -> AsyncIterator[AsyncClient]:
-    async with running(faulty_app(live_settings)) as client:
+    settings = await time_out_statements(live_settings, TIMEOUT_MS)
+    async with running(faulty_app(settings)) as client:
         yield client
 
 
