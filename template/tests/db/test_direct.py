@@ -37,7 +37,6 @@ from app.db.errors import driver_error, sqlstate
 from app.db.session import create_engine
 from tests.database import DatabaseServer
 
-
 DIALECT = postgresql.asyncpg.dialect()  # type: ignore[no-untyped-call]
 DIVISION_BY_ZERO = "22012"
 
