@@ -25,6 +25,11 @@ def database_name(rendered: Rendered, purpose: str) -> str:
     return f"{rendered.answers['project_slug'].replace('-', '_')}_{purpose}"
 
 
+# Presets whose whole suite runs with the app behind PgBouncer's transaction pooling: tenancy's
+# row-level security rests on a transaction-local setting, which that pooling must not leak.
+THROUGH_PGBOUNCER = frozenset({"tenancy"})
+
+
 def test_own_test_suite_against_postgres(synced: Rendered, postgres: PostgresServer) -> None:
     """The default combination starts its own throwaway server and runs on two xdist workers;
     the others share one server through TEST_DATABASE_URL."""
@@ -33,6 +38,8 @@ def test_own_test_suite_against_postgres(synced: Rendered, postgres: PostgresSer
     else:
         url = postgres.create_database(database_name(synced, "test"))
         env = {"TEST_DATABASE_URL": url}
+        if synced.name in THROUGH_PGBOUNCER:
+            env["TEST_THROUGH_PGBOUNCER"] = "1"
         synced.project.uv_run("pytest", "-q", "-p", "no:cacheprovider", env=env)
 
 
