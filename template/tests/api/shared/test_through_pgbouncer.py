@@ -9,13 +9,20 @@ from collections.abc import AsyncIterator, Iterator
 
 import pytest
 from httpx import AsyncClient
+from sqlalchemy import make_url
 
 from app.core.config import Settings
 from app.main import create_app
 from tests.clients import running
 from tests.database import DatabaseServer
 from tests.factories import ResourceFactory, all_factories
-from tests.pgbouncer import INSTALL_HINT, PgBouncer, find_pgbouncer, through
+from tests.pgbouncer import (
+    INSTALL_HINT,
+    PgBouncer,
+    find_pgbouncer,
+    suite_through_pgbouncer,
+    through,
+)
 
 CONCURRENT = 40
 
@@ -72,6 +79,19 @@ async def crud_under_load(client: AsyncClient, factory: ResourceFactory) -> None
         *(client.delete(url, headers={"if-match": '"2"'}) for url in urls)
     )
     assert [response.status_code for response in deleted] == [204] * CONCURRENT
+
+
+def test_the_suite_connects_as_test_through_pgbouncer_asks(
+    database_server: DatabaseServer, settings: Settings
+) -> None:
+    """TEST_THROUGH_PGBOUNCER=1 puts every test's app behind the suite's PgBouncer; otherwise it
+    connects to the server itself (docs/template/testing.md)."""
+    port = make_url(settings.database_url.get_secret_value()).port
+    if suite_through_pgbouncer():
+        expected = (database_server.pgbouncer_port, True)
+    else:
+        expected = (make_url(database_server.admin_url).port, False)
+    assert (port, settings.db_pgbouncer) == expected
 
 
 async def test_readiness_queries_the_database_through_pgbouncer(client: AsyncClient) -> None:
