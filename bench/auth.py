@@ -62,6 +62,13 @@ def owned_tasks(server: BenchServer, project: RenderedProject, rows: int) -> str
     return name
 
 
+def access_token(project: RenderedProject, database_url: str, key: dict[str, str]) -> str:
+    """An access token of user 1, made by `project`'s own codec with the key the server has."""
+    return project.run_python(
+        "-c", SIGNED_CLAIMS_SCRIPT, env=key | {"DATABASE_URL": database_url}
+    ).strip()
+
+
 def report(rounds: list[Rounds], args: argparse.Namespace) -> tuple[list[str], bool]:
     failed = failed_lines(rounds, (ANONYMOUS, AUTHENTICATED))
     lines = [
@@ -86,9 +93,7 @@ def measure_both(args: argparse.Namespace, work: Path) -> list[Rounds]:
         progress(f"seeding {args.rows:,} tasks in each database")
         tasks = TaskTable.create(server, anonymous, "bench", args.rows)
         owned = owned_tasks(server, authenticated, args.rows)
-        token = authenticated.run_python(
-            "-c", SIGNED_CLAIMS_SCRIPT, env=key | {"DATABASE_URL": server.url(owned)}
-        ).strip()
+        token = access_token(authenticated, server.url(owned), key)
         anonymous_url, owned_url = server.url(tasks.database), server.url(owned)
         apps = [
             AppProcess.rendered(anonymous, anonymous_url, work / "a.log", {}, name=ANONYMOUS),
