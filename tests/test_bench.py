@@ -94,7 +94,12 @@ def test_the_comparison_of_two_commits_reports_cpu_per_request_after_over_before
         assert re.search(row, result.stdout, re.MULTILINE), endpoint
 
 
-def test_the_authenticated_read_is_compared_with_an_anonymous_one() -> None:
-    result = run_bench("bench.auth", *TINY_PAIR)
+@pytest.mark.parametrize(
+    "command",
+    ["bench.auth", "bench.tenancy"],
+    ids=["authenticated against anonymous", "scoped against authenticated"],
+)
+def test_a_read_is_compared_with_the_same_read_without_an_option(command: str) -> None:
+    result = run_bench(command, *TINY_PAIR)
     row = rf"^\| GET by id \| ({NUMBER} \| ){{4}}[+-]{NUMBER} \| {PER_ROUND}"
     assert re.search(row, result.stdout, re.MULTILINE), result.stdout

@@ -281,6 +281,7 @@ STEPS: dict[tuple[str, str], Step] = {
             "uv run python -m bench.compare main HEAD",
             "uv run python -m bench.compare HEAD HEAD --after-env DB_MAX_OVERFLOW=0",
             "uv run python -m bench.auth",
+            "uv run python -m bench.tenancy",
             "uv run python -m bench.otel",
         )
     },
