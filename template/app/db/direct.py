@@ -8,6 +8,8 @@ and sends it with asyncpg's own `fetch`, on the session's connection:
 
 - outside a transaction (the request's first statement): alone, one round trip, no BEGIN;
 - inside one (the ORM has run something, or a test's outer transaction): as part of it;
+- asked to `begin` (a statement whose effect must last the transaction: a transaction-local
+  setting): in the session's transaction, begun first as SQLAlchemy would begin it;
 - behind PgBouncer outside a transaction: through SQLAlchemy, which opens one. asyncpg
   prepares and executes in two exchanges, which transaction pooling may send to two server
   connections;
@@ -137,10 +139,16 @@ def decoded_alike(type_: TypeEngine[Any]) -> bool:
 
 
 async def fetch_rows(
-    session: AsyncSession, key: Hashable | None, build: Build, values: Mapping[str, Any]
+    session: AsyncSession,
+    key: Hashable | None,
+    build: Build,
+    values: Mapping[str, Any],
+    *,
+    begin: bool = False,
 ) -> list[Columns]:
     """The rows of the statement `build` makes, run on `session`'s connection, as dicts of
-    its columns.
+    its columns; with `begin`, in the session's transaction (begun first if need be), which
+    the session ends.
 
     `build` makes a statement whose values are `bindparam`s named as in `values` (given no
     value of their own), so that its SQL depends only on `key`; with None as `key`, SQLAlchemy
@@ -154,7 +162,10 @@ async def fetch_rows(
         driver, alone, dialect = await session.run_sync(driver_of)
         shape = SHAPES.get(key, build, values, dialect)
         check_arguments(shape.refusals, values)
-        if shape.sql is not None and driver is not None and (alone or driver.is_in_transaction()):
+        runnable = alone or begin or driver is not None and driver.is_in_transaction()
+        if shape.sql is not None and driver is not None and runnable:
+            if begin and not driver.is_in_transaction() and not await began(session):
+                return await through_sqlalchemy(session, build, values)
             arguments = [values[name] for name in shape.parameters]
             try:
                 records = await driver.fetch(shape.sql, *arguments)
@@ -164,9 +175,32 @@ async def fetch_rows(
                     raise
                 raise translated from error
             return [dict(record.items()) for record in records]
+    return await through_sqlalchemy(session, build, values)
+
+
+async def through_sqlalchemy(
+    session: AsyncSession, build: Build, values: Mapping[str, Any]
+) -> list[Columns]:
+    """`fetch_rows` the ordinary way: SQLAlchemy runs the statement, in the session's
+    transaction, which it begins if need be."""
     connection = await session.connection()
     result = await connection.execute(build(), dict(values))
     return [dict(row._mapping) for row in result]
+
+
+async def began(session: AsyncSession) -> bool:
+    """Begin the driver's transaction under `session` as SQLAlchemy's asyncpg adapter begins it
+    before the first statement SQLAlchemy runs, so that the session ends it as any other (False,
+    nothing done, if the adapter has no such method). Hand-written: SQLAlchemy begins lazily and
+    offers no call for it, and beginning through a statement of SQLAlchemy's own doubled what
+    the statement after it cost (docs/template/performance.md, "What tenancy costs a read")."""
+    connection = await session.connection()
+    adapter = (await connection.get_raw_connection()).dbapi_connection
+    start = getattr(adapter, "_start_transaction", None)
+    if start is None:
+        return False
+    await start()
+    return True
 
 
 def driver_of(session: Session) -> tuple[asyncpg.Connection | None, bool, Dialect]:
