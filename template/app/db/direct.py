@@ -162,7 +162,7 @@ async def fetch_rows(
         driver, alone, dialect = await session.run_sync(driver_of)
         shape = SHAPES.get(key, build, values, dialect)
         check_arguments(shape.refusals, values)
-        runnable = alone or begin or driver is not None and driver.is_in_transaction()
+        runnable = alone or begin or (driver is not None and driver.is_in_transaction())
         if shape.sql is not None and driver is not None and runnable:
             if begin and not driver.is_in_transaction() and not await began(session):
                 return await through_sqlalchemy(session, build, values)
