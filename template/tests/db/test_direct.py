@@ -16,8 +16,10 @@ from sqlalchemy import (
     TypeDecorator,
     bindparam,
     func,
+    literal_column,
     select,
     text,
+    true,
     type_coerce,
 )
 from sqlalchemy.dialects import postgresql
@@ -130,6 +132,35 @@ async def test_inside_a_transaction_the_statement_joins_it(engine: AsyncEngine) 
         rows = await fetch_rows(session, ("test", "probe"), lambda: probe, values)
         assert (await driver(session)).is_in_transaction()
     assert rows == [{"value": "joined"}]
+
+
+def set_probe() -> Statement:
+    value = bindparam("value", type_=String)
+    return select(func.set_config(literal_column("'test.probe'", String), value, true()))
+
+
+@pytest.mark.parametrize("behind_pgbouncer", [False, True], ids=["direct", "pgbouncer mode"])
+async def test_a_statement_that_begins_lasts_until_the_session_ends_the_transaction(
+    database_server: DatabaseServer, settings: Settings, behind_pgbouncer: bool
+) -> None:
+    direct = database_server.directly(settings)
+    engine = create_engine(direct.model_copy(update={"db_pgbouncer": behind_pgbouncer}))
+    probe = select(func.current_setting("test.probe", True).label("value"))
+    try:
+        async with AsyncSession(engine) as session:
+            connection = await driver(session)
+            with logged(connection) as queries:
+                values = {"value": "set"}
+                await fetch_rows(session, ("test", "set"), set_probe, values, begin=True)
+            assert connection.is_in_transaction()
+            assert (await session.execute(probe)).scalar_one() == "set"
+        assert not connection.is_in_transaction()  # the session rolled it back
+        assert queries[-1].startswith("SELECT set_config('test.probe', $1::VARCHAR, true)")
+        async with AsyncSession(engine) as session:  # the same pooled connection, the next use
+            assert (await driver(session)) is connection
+            assert (await session.execute(probe)).scalar_one() in (None, "")
+    finally:
+        await engine.dispose()
 
 
 async def test_behind_pgbouncer_sqlalchemy_opens_the_transaction(
