@@ -162,12 +162,12 @@ async def fetch_rows(
         driver, alone, dialect = await session.run_sync(driver_of)
         shape = SHAPES.get(key, build, values, dialect)
         check_arguments(shape.refusals, values)
-        runnable = alone or begin or (driver is not None and driver.is_in_transaction())
+        runnable = driver is not None and (alone or begin or driver.is_in_transaction())
         if shape.sql is not None and driver is not None and runnable:
-            if begin and not driver.is_in_transaction() and not await began(session):
-                return await through_sqlalchemy(session, build, values)
             arguments = [values[name] for name in shape.parameters]
             try:
+                if begin and not driver.is_in_transaction():
+                    await begin_transaction(session, driver)
                 records = await driver.fetch(shape.sql, *arguments)
             except BaseException as error:
                 translated = await settle(session, driver, error, shape.sql, arguments)
@@ -188,19 +188,19 @@ async def through_sqlalchemy(
     return [dict(row._mapping) for row in result]
 
 
-async def began(session: AsyncSession) -> bool:
-    """Begin the driver's transaction under `session` as SQLAlchemy's asyncpg adapter begins it
-    before the first statement SQLAlchemy runs, so that the session ends it as any other (False,
-    nothing done, if the adapter has no such method). Hand-written: SQLAlchemy begins lazily and
-    offers no call for it, and beginning through a statement of SQLAlchemy's own doubled what
-    the statement after it cost (docs/template/performance.md, "What tenancy costs a read")."""
-    connection = await session.connection()
-    adapter = (await connection.get_raw_connection()).dbapi_connection
-    start = getattr(adapter, "_start_transaction", None)
-    if start is None:
-        return False
-    await start()
-    return True
+async def begin_transaction(session: AsyncSession, driver: asyncpg.Connection) -> None:
+    """Begin the transaction on `driver` and hand it to SQLAlchemy's asyncpg adapter, as the
+    adapter does before the first statement SQLAlchemy runs itself, so that the session ends it
+    (ROLLBACK or COMMIT) like any other. Hand-written: SQLAlchemy begins lazily and offers no
+    call for it, and beginning through a statement of SQLAlchemy's own cost a scoped read
+    more than everything else tenancy adds (docs/template/performance.md, "What tenancy costs
+    a read"). A failure here is the statement's failure (`settle`)."""
+    fairy = await (await session.connection()).get_raw_connection()
+    adapter: Any = fairy.dbapi_connection
+    options = {"readonly": adapter.readonly, "deferrable": adapter.deferrable}
+    transaction = driver.transaction(isolation=adapter.isolation_level, **options)
+    await transaction.start()
+    adapter._transaction = transaction  # what the adapter's own begin records
 
 
 def driver_of(session: Session) -> tuple[asyncpg.Connection | None, bool, Dialect]:
