@@ -165,9 +165,9 @@ async def fetch_rows(
         runnable = driver is not None and (alone or begin or driver.is_in_transaction())
         if shape.sql is not None and driver is not None and runnable:
             arguments = [values[name] for name in shape.parameters]
+            if begin and not driver.is_in_transaction():
+                await begin_transaction(session, driver)
             try:
-                if begin and not driver.is_in_transaction():
-                    await begin_transaction(session, driver)
                 records = await driver.fetch(shape.sql, *arguments)
             except BaseException as error:
                 translated = await settle(session, driver, error, shape.sql, arguments)
@@ -189,31 +189,28 @@ async def through_sqlalchemy(
 
 
 async def begin_transaction(session: AsyncSession, driver: asyncpg.Connection) -> None:
-    """Begin the transaction on `driver` and hand it to SQLAlchemy's asyncpg adapter, as the
-    adapter does before the first statement SQLAlchemy runs itself, so that the session ends it
-    (ROLLBACK or COMMIT) like any other. Hand-written: SQLAlchemy begins lazily and offers no
-    call for it, and beginning through a statement of SQLAlchemy's own cost a scoped read
-    more than everything else tenancy adds (docs/template/performance.md, "What tenancy costs
-    a read"). A failure here is the statement's failure (`settle`)."""
+    """Begin the transaction under `session` now, with the method SQLAlchemy's asyncpg adapter
+    itself calls before the first statement SQLAlchemy runs, so that the adapter records it and
+    the session ends it (ROLLBACK or COMMIT) like any other. Hand-written: SQLAlchemy begins
+    lazily and offers no call for it, and beginning through a statement of SQLAlchemy's own cost
+    a scoped read more than everything else tenancy adds (docs/template/performance.md, "What
+    tenancy costs a read").
+
+    A BEGIN that fails for any reason discards the connection: asyncpg keeps a failed BEGIN as
+    the connection's transaction, so every later one there would be a SAVEPOINT outside any
+    transaction, refused by the server (a cancellation that lands on BEGIN)."""
     fairy = await (await session.connection()).get_raw_connection()
     adapter: Any = fairy.dbapi_connection
-    options = {"readonly": adapter.readonly, "deferrable": adapter.deferrable}
-    transaction = driver.transaction(isolation=adapter.isolation_level, **options)
-    await transaction.start()
-    adapter._transaction = transaction  # what the adapter's own begin records
-
-
-def driver_of(session: Session) -> tuple[asyncpg.Connection | None, bool, Dialect]:
-    """The asyncpg connection under `session`'s connection (None when SQLAlchemy must run the
-    statement: another driver, or a traced statement), whether a statement may run outside a
-    transaction on it, and its dialect."""
-    connection = session.connection()
-    options = connection.get_execution_options()
-    alone = bool(options.get(OUTSIDE_TRANSACTIONS, False))
-    driver = connection.connection.driver_connection
-    if not isinstance(driver, asyncpg.Connection) or ((traced := options.get(TRACED)) and traced()):
-        return None, alone, connection.dialect
-    return driver, alone, connection.dialect
+    try:
+        await adapter._start_transaction()
+    except BaseException as error:
+        driver.terminate()  # no await: a second cancellation cannot interrupt it
+        if not isinstance(error, Exception):
+            await asyncio.shield(invalidate(session, error))
+            raise
+        # The adapter raised its DB-API translation of asyncpg's error: the cause.
+        cause = error.__cause__ if isinstance(error.__cause__, Exception) else error
+        raise await sqlalchemy_error(session, cause, "BEGIN", [], invalidate=True) from error
 
 
 def answered_by_server(error: BaseException) -> bool:

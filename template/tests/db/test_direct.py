@@ -35,7 +35,7 @@ from app.db.direct import (
     fetch_rows,
     settle,
 )
-from app.db.errors import driver_error, sqlstate
+from app.db.errors import QUERY_CANCELED, driver_error, sqlstate
 from app.db.session import create_engine
 from tests.database import DatabaseServer
 
@@ -161,6 +161,38 @@ async def test_a_statement_that_begins_lasts_until_the_session_ends_the_transact
         async with AsyncSession(engine) as session:  # the same pooled connection, the next use
             assert (await driver(session)) is connection
             assert (await session.execute(probe)).scalar_one() in (None, "")
+    finally:
+        await engine.dispose()
+
+
+async def test_a_begin_that_fails_discards_the_connection(
+    database_server: DatabaseServer, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """asyncpg keeps a failed BEGIN as the connection's transaction (every later one there
+    would be a SAVEPOINT outside any transaction): the connection must not go back to the pool.
+    The BEGIN is cancelled by the server, as `pg_cancel_backend` landing on it would."""
+    engine = create_engine(database_server.directly(settings))
+    values = {"value": "set"}
+    execute = asyncpg.Connection.execute
+
+    async def cancelled_begin(self: asyncpg.Connection, query: str, *args: Any) -> str:
+        if query.startswith("BEGIN"):
+            query = "SELECT pg_cancel_backend(pg_backend_pid()), pg_sleep(5)"
+        return await execute(self, query, *args)
+
+    try:
+        async with AsyncSession(engine) as session:
+            failed = await driver(session)
+            monkeypatch.setattr(asyncpg.Connection, "execute", cancelled_begin)
+            with pytest.raises(DBAPIError) as raised:
+                await fetch_rows(session, ("test", "set"), set_probe, values, begin=True)
+            monkeypatch.undo()
+        assert sqlstate(raised.value) == QUERY_CANCELED
+        async with AsyncSession(engine) as session:  # another connection, which begins
+            assert (await driver(session)) is not failed
+            await fetch_rows(session, ("test", "set"), set_probe, values, begin=True)
+            probe = select(func.current_setting("test.probe", True))
+            assert (await session.execute(probe)).scalar_one() == "set"
     finally:
         await engine.dispose()
 
