@@ -175,14 +175,6 @@ async def fetch_rows(
                     raise
                 raise translated from error
             return [dict(record.items()) for record in records]
-    return await through_sqlalchemy(session, build, values)
-
-
-async def through_sqlalchemy(
-    session: AsyncSession, build: Build, values: Mapping[str, Any]
-) -> list[Columns]:
-    """`fetch_rows` the ordinary way: SQLAlchemy runs the statement, in the session's
-    transaction, which it begins if need be."""
     connection = await session.connection()
     result = await connection.execute(build(), dict(values))
     return [dict(row._mapping) for row in result]
@@ -211,6 +203,19 @@ async def begin_transaction(session: AsyncSession, driver: asyncpg.Connection) -
         # The adapter raised its DB-API translation of asyncpg's error: the cause.
         cause = error.__cause__ if isinstance(error.__cause__, Exception) else error
         raise await sqlalchemy_error(session, cause, "BEGIN", [], invalidate=True) from error
+
+
+def driver_of(session: Session) -> tuple[asyncpg.Connection | None, bool, Dialect]:
+    """The asyncpg connection under `session`'s connection (None when SQLAlchemy must run the
+    statement: another driver, or a traced statement), whether a statement may run outside a
+    transaction on it, and its dialect."""
+    connection = session.connection()
+    options = connection.get_execution_options()
+    alone = bool(options.get(OUTSIDE_TRANSACTIONS, False))
+    driver = connection.connection.driver_connection
+    if not isinstance(driver, asyncpg.Connection) or ((traced := options.get(TRACED)) and traced()):
+        return None, alone, connection.dialect
+    return driver, alone, connection.dialect
 
 
 def answered_by_server(error: BaseException) -> bool:
