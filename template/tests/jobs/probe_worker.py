@@ -1,4 +1,5 @@
-"""A worker whose emails become rows of `probe_deliveries`, for the scale tests to count.
+"""A worker whose emails become rows of `probe_deliveries`, for the scale tests to count (and
+rows of `probe_starts` as each begins, for a test to know what a worker is running).
 
 `python -m tests.jobs.probe_worker`, configured by the environment like `app.jobs.worker`,
 plus PROBE_DELAY: the seconds each email takes to send, and PROBE_FETCH_DELAY: the seconds
@@ -15,7 +16,7 @@ from collections.abc import Iterable
 
 from procrastinate.jobs import Job
 from procrastinate.manager import JobManager
-from sqlalchemy import text
+from sqlalchemy import TextClause, text
 
 from app.core.config import get_settings
 from app.core.logging import configure_logging
@@ -24,8 +25,12 @@ from app.db.session import Database
 from app.jobs import worker
 from tests.jobs.conftest import no_housekeeping_schedule
 
-CREATE_TABLE = "CREATE TABLE IF NOT EXISTS probe_deliveries (subject text, worker_pid int)"
+CREATE_TABLES = (
+    "CREATE TABLE IF NOT EXISTS probe_deliveries (subject text, worker_pid int)",
+    "CREATE TABLE IF NOT EXISTS probe_starts (subject text, worker_pid int)",
+)
 FETCH_WAITS = "A fetch of a job waits"
+START = text("INSERT INTO probe_starts (subject, worker_pid) VALUES (:subject, :pid)")
 INSERT = text("INSERT INTO probe_deliveries (subject, worker_pid) VALUES (:subject, :pid)")
 
 
@@ -35,9 +40,13 @@ class TableMailSender:
         self.delay = delay
 
     async def send(self, email: Email) -> None:
+        await self.record(START, email)
         await asyncio.sleep(self.delay)
+        await self.record(INSERT, email)
+
+    async def record(self, statement: TextClause, email: Email) -> None:
         async with self.database.session() as session:
-            await session.execute(INSERT, {"subject": email.subject, "pid": os.getpid()})
+            await session.execute(statement, {"subject": email.subject, "pid": os.getpid()})
             await session.commit()
 
 
