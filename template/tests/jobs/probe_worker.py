@@ -16,9 +16,10 @@ from collections.abc import Iterable
 
 from procrastinate.jobs import Job
 from procrastinate.manager import JobManager
-from sqlalchemy import TextClause, text
+from sqlalchemy import NullPool, TextClause, text
+from sqlalchemy.ext.asyncio import create_async_engine
 
-from app.core.config import get_settings
+from app.core.config import Settings, get_settings
 from app.core.logging import configure_logging
 from app.core.mail import Email
 from app.db.session import Database
@@ -66,6 +67,19 @@ def slow_fetches(seconds: float) -> None:
     JobManager.fetch_job = slow_fetch_job  # type: ignore[method-assign]
 
 
+async def create_tables(settings: Settings) -> None:
+    """The probe's tables, made as the tables' owner (an app role of its own may not create
+    tables), one worker at a time."""
+    engine = create_async_engine(settings.direct_database_url(), poolclass=NullPool)
+    try:
+        async with engine.begin() as connection:
+            await connection.execute(text("SELECT pg_advisory_xact_lock(hashtext('probe'))"))
+            for statement in CREATE_TABLES:
+                await connection.execute(text(statement))
+    finally:
+        await engine.dispose()
+
+
 async def main() -> None:
     if delay := os.environ.get("PROBE_FETCH_DELAY"):
         slow_fetches(float(delay))
@@ -73,6 +87,7 @@ async def main() -> None:
     worker.schedule_housekeeping = no_housekeeping_schedule
     settings = get_settings()
     configure_logging(settings)
+    await create_tables(settings)
     database = Database.connect(settings)
     try:
         mail = TableMailSender(database, float(os.environ.get("PROBE_DELAY", "0")))

@@ -80,17 +80,18 @@ async def deliveries(settings: Settings) -> list[tuple[str, int]]:
     return [(row["subject"], row["worker_pid"]) for row in rows]
 
 
-async def wait_for(settings: Settings, query: str, expected: int) -> None:
+async def wait_for(settings: Settings, query: str, expected: int, *arguments: object) -> None:
     """Poll the database (the workers are other processes) until `query` counts `expected`."""
     async with asyncio.timeout(TIMEOUT_SECONDS):
         while True:
-            if (await fetch(settings, query))[0][0] >= expected:
+            if (await fetch(settings, query, *arguments))[0][0] >= expected:
                 return
             await asyncio.sleep(0.2)
 
 
 SENT = """SELECT count(*) FROM procrastinate_jobs
            WHERE task_name = 'send_email' AND status = 'succeeded'"""
+STARTED_BY = "SELECT count(*) FROM probe_starts WHERE worker_pid = $1"
 
 
 async def test_two_workers_run_each_of_1000_jobs_exactly_once(live_settings: Settings) -> None:
@@ -108,8 +109,7 @@ async def test_a_worker_killed_mid_run_loses_no_job(live_settings: Settings) -> 
     # The doomed worker's emails take a minute: once its slots are full, it is mid-run on each
     # (killed between two jobs, it would leave nothing to recover), while the other works.
     async with workers(live_settings, 60, 0.02) as [doomed, _]:
-        started = f"SELECT count(*) FROM probe_starts WHERE worker_pid = {doomed.process.pid:d}"
-        await wait_for(live_settings, started, CONCURRENCY)
+        await wait_for(live_settings, STARTED_BY, CONCURRENCY, doomed.process.pid)
         doomed.send_signal(signal.SIGKILL)  # no shutdown: its running jobs stay "doing"
         await wait_for(live_settings, SENT, JOBS)
 
@@ -119,7 +119,9 @@ async def test_a_worker_killed_mid_run_loses_no_job(live_settings: Settings) -> 
     retried = {
         job.args["email"]["subject"] for job in await job_rows(live_settings) if job.attempts > 1
     }
-    doomed_ran = await fetch(live_settings, started.replace("count(*)", "subject"))
+    doomed_ran = await fetch(
+        live_settings, "SELECT subject FROM probe_starts WHERE worker_pid = $1", doomed.process.pid
+    )
     assert retried == {subject for (subject,) in doomed_ran}  # those jobs, and only those
 
 
