@@ -184,9 +184,9 @@ async def begin_transaction(session: AsyncSession, driver: asyncpg.Connection) -
     """Begin the transaction under `session` now, with the method SQLAlchemy's asyncpg adapter
     itself calls before the first statement SQLAlchemy runs, so that the adapter records it and
     the session ends it (ROLLBACK or COMMIT) like any other. Hand-written: SQLAlchemy begins
-    lazily and offers no call for it, and beginning through a statement of SQLAlchemy's own cost
-    a scoped read more than everything else tenancy adds (docs/template/performance.md, "What
-    tenancy costs a read").
+    lazily and offers no call for it, and beginning with a statement through SQLAlchemy cost a
+    scoped read about as much as everything else tenancy adds (docs/template/performance.md,
+    "What tenancy costs a read").
 
     A BEGIN that fails for any reason discards the connection: asyncpg keeps a failed BEGIN as
     the connection's transaction, so every later one there would be a SAVEPOINT outside any
