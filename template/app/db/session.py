@@ -5,6 +5,7 @@ from uuid import uuid4
 
 import asyncpg
 from sqlalchemy import event
+from sqlalchemy.engine import ExceptionContext
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -51,6 +52,7 @@ def create_engine(settings: Settings) -> AsyncEngine:
         execution_options={OUTSIDE_TRANSACTIONS: not settings.db_pgbouncer},
     )
     event.listen(engine.sync_engine, "checkout", replace_closed)
+    event.listen(engine.sync_engine, "handle_error", discard_after_failed_end)
     return engine
 
 
@@ -60,10 +62,28 @@ def replace_closed(
     """Hand out no connection the server has already closed (a restart, pg_terminate_backend,
     an idle timeout): asyncpg notices the server's goodbye as it arrives, so this costs no round
     trip, and the pool replaces the connection (DisconnectionError) instead of failing the
-    request that borrows it."""
+    request that borrows it. Nor one whose driver still holds a transaction the server does not
+    have: asyncpg keeps a BEGIN that failed (a cancel landing on it) as the connection's
+    transaction, and every later BEGIN there would be a SAVEPOINT the server refuses. That
+    state is asyncpg's own attribute (`_top_xact`): no public call tells it."""
     driver = record.driver_connection
-    if isinstance(driver, asyncpg.Connection) and driver.is_closed():
+    if not isinstance(driver, asyncpg.Connection):
+        return
+    if driver.is_closed():
         raise DisconnectionError("the server closed this connection")
+    if getattr(driver, "_top_xact", None) is not None and not driver.is_in_transaction():
+        raise DisconnectionError("a BEGIN on this connection failed")
+
+
+def discard_after_failed_end(context: ExceptionContext) -> None:
+    """Treat a transaction's end (ROLLBACK or COMMIT, which have no statement of their own)
+    that fails for any reason as a lost connection: discarded and replaced, the rest of the
+    pool kept. A cancel that lands on the ROLLBACK that closes a session otherwise leaves the
+    connection checked out until the garbage collector finds it, and with it a place in the
+    pool that every later request waits for."""
+    if context.connection is not None and context.statement is None:
+        context.is_disconnect = True
+        context.invalidate_pool_on_disconnect = False
 
 
 class Database:

@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from typing import Annotated, Any
 
+import asyncpg
 import pytest
 from fastapi import FastAPI
 from httpx import AsyncClient
@@ -243,6 +244,52 @@ async def test_terminated_connections_are_replaced_before_any_request_fails(
         )
     await until_gone(live_settings)
     await ordinary_traffic(client, record_url)
+
+
+async def one_of_each_transaction(client: AsyncClient, record_url: str) -> list[int]:
+    """A read, a write that commits (BEGIN, INSERT, COMMIT) and one refused after its UPDATE
+    (BEGIN, UPDATE, ROLLBACK): their statuses."""
+    read = await client.get(record_url)
+    created = await client.post(FACTORY.path, json=await FACTORY.build(client, 1))
+    refused = await client.patch(
+        record_url, json=await FACTORY.build(client, 2), headers={"if-match": '"999"'}
+    )
+    return [read.status_code, created.status_code, refused.status_code]
+
+
+@pytest.mark.parametrize("statement", ["BEGIN", "COMMIT;", "ROLLBACK;"])
+async def test_a_cancel_landing_on_a_transactions_begin_or_end_harms_no_later_request(
+    live_settings: Settings, monkeypatch: pytest.MonkeyPatch, statement: str
+) -> None:
+    """The server cancels the statement that begins or ends a transaction, as
+    `pg_cancel_backend` landing on it would: asyncpg keeps a failed BEGIN as the connection's
+    transaction, and SQLAlchemy kept a connection whose ROLLBACK failed checked out. With a
+    pool of one connection, either would fail every request after it."""
+    settings = live_settings.model_copy(
+        update={"db_pool_size": 1, "db_max_overflow": 0, "db_pool_timeout_seconds": 2}
+    )
+    app = create_app(settings)
+    execute = asyncpg.Connection.execute
+    cancelled: list[str] = []
+
+    async def cancelling(self: asyncpg.Connection, query: str, *args: Any, **kwargs: Any) -> str:
+        if query.startswith(statement) and not cancelled:
+            cancelled.append(query)
+            query, args = "SELECT pg_cancel_backend(pg_backend_pid()), pg_sleep(5)", ()
+        return await execute(self, query, *args, **kwargs)
+
+    async with running(app) as client:
+        created = await FACTORY.create(client)
+        record_url = f"{FACTORY.path}/{created['id']}"
+        monkeypatch.setattr(asyncpg.Connection, "execute", cancelling)
+        faulted = await one_of_each_transaction(client, record_url)
+        monkeypatch.undo()
+        assert cancelled, f"no {statement} was sent"
+        assert 504 in faulted, faulted
+        assert set(faulted) <= {200, 201, 412, 504}, faulted
+        for _ in range(3):
+            assert await one_of_each_transaction(client, record_url) == [200, 201, 412]
+        assert app.state.database.engine.sync_engine.pool.checkedout() == 0
 
 
 @pytest.fixture
