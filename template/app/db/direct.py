@@ -162,10 +162,10 @@ async def fetch_rows(
         driver, alone, dialect = await session.run_sync(driver_of)
         shape = SHAPES.get(key, build, values, dialect)
         check_arguments(shape.refusals, values)
-        runnable = driver is not None and (alone or begin or driver.is_in_transaction())
-        if shape.sql is not None and driver is not None and runnable:
+        in_transaction = driver is not None and driver.is_in_transaction()
+        if shape.sql is not None and driver is not None and (alone or begin or in_transaction):
             arguments = [values[name] for name in shape.parameters]
-            if begin and not driver.is_in_transaction():
+            if begin and not in_transaction:
                 await begin_transaction(session, driver)
             try:
                 records = await driver.fetch(shape.sql, *arguments)
