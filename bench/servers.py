@@ -120,7 +120,15 @@ class AppProcess:
 
     def peak_rss_mib(self) -> float:
         """The process's peak resident set size so far (VmHWM)."""
+        return self.memory_mib("VmHWM")
+
+    def rss_mib(self) -> float:
+        """The process's resident set size now (VmRSS)."""
+        return self.memory_mib("VmRSS")
+
+    def memory_mib(self, field: str) -> float:
+        """One memory figure of /proc/<pid>/status, in MiB."""
         for line in Path(f"/proc/{self.pid}/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
+            if line.startswith(f"{field}:"):
                 return int(line.split()[1]) / 1024
-        raise HarnessError(f"no VmHWM in /proc/{self.pid}/status")
+        raise HarnessError(f"no {field} in /proc/{self.pid}/status")

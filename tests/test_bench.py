@@ -103,3 +103,19 @@ def test_a_read_is_compared_with_the_same_read_without_an_option(command: str) -
     result = run_bench(command, *TINY_PAIR)
     row = rf"^\| GET by id \| ({NUMBER} \| ){{4}}[+-]{NUMBER} \| {PER_ROUND}"
     assert re.search(row, result.stdout, re.MULTILINE), result.stdout
+
+
+def test_the_memory_run_reads_the_resident_set_at_rest_and_after_every_step() -> None:
+    result = run_bench(
+        "bench.memory", "--requests", "1", "--step-seconds", "1", "--rows", "200",
+        "--no-durable",
+    )  # fmt: skip
+    report = result.stdout
+    assert re.search(rf"^- VmRSS at rest: \*\*{NUMBER} MiB\*\*; after ", report, re.MULTILINE)
+    growth = rf"^- growth over the second half of the run: \*\*[+-]{NUMBER} MiB per 10,000"
+    assert re.search(growth, report, re.MULTILINE), report
+    steps = re.findall(rf"^\| ({NUMBER}) \| {NUMBER} \|$", report, re.MULTILINE)
+    served = [int(step.replace(",", "")) for step in steps]
+    assert served[0] == 0
+    assert served == sorted(served)
+    assert len(served) >= 3, report
