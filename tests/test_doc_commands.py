@@ -283,6 +283,7 @@ STEPS: dict[tuple[str, str], Step] = {
             "uv run python -m bench.auth",
             "uv run python -m bench.tenancy",
             "uv run python -m bench.otel",
+            "uv run python -m bench.memory",
         )
     },
     ("troubleshooting.md", 'echo "port = 55432" >> .postgres/postgresql.conf'): Skip(
