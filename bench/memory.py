@@ -6,11 +6,13 @@ of load: GET by id, a list of 20 and POST, each for `--step-seconds` with wrk, u
 `--requests` have been served (two steps at least). Caches, the connection pool and the
 allocator's arenas fill in the first steps; after that the resident set of a process that does
 not leak stays flat, so the report gives the growth over the second half of the run, per 10,000
-requests.
+requests. With `--otel`, the project is rendered with `observability=[otel]` and exports every
+span to bench.otel's local sink while it serves.
 """
 
 import argparse
 import sys
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,6 +21,7 @@ from bench.database import BenchServer, TaskTable
 from bench.endpoints import write_cursors
 from bench.load import Script, WrkResult, run_wrk
 from bench.machine import load_average
+from bench.otel import otlp_sink
 from bench.pairs import pair_main
 from bench.project import render
 from bench.report import table
@@ -53,6 +56,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     add("--rows", type=int, default=10_000, help="rows in the table (default 10000)")
     add("--connections", type=int, default=32, help="wrk connections (default 32)")
     add("--no-durable", dest="durable", action="store_false", help="PostgreSQL without fsync")
+    add("--otel", action="store_true", help="render with observability=[otel], export every span")
     args = parser.parse_args(argv)
     if args.rows < 100 or min(args.requests, args.connections) < 1 or args.step_seconds <= 0:
         parser.error(
@@ -94,21 +98,30 @@ def late_growth(readings: list[Reading]) -> float:
 
 
 def measure(args: argparse.Namespace, work: Path) -> MemoryRun:
-    progress("rendering the default project")
-    project = render(work / "project", extras=(), vcs_ref=args.ref)
-    with BenchServer(durable=args.durable) as server:
+    answers = {"observability": "[otel]"} if args.otel else {}
+    progress(f"rendering the project with {answers or 'the default answers'}")
+    project = render(work / "project", extras=(), answers=answers, vcs_ref=args.ref)
+    with ExitStack() as stack:
+        server = stack.enter_context(BenchServer(durable=args.durable))
         progress(f"seeding {args.rows:,} tasks")
         tasks = TaskTable.create(server, project, "bench", args.rows)
         cursors = write_cursors(project, tasks, work / "cursors.txt")
+        exporting = {}
+        if args.otel:
+            endpoint, _ = stack.enter_context(otlp_sink(project, work))
+            exporting = {"OTEL_EXPORTER_OTLP_ENDPOINT": endpoint}
         url = server.url(tasks.database)
-        with AppProcess.rendered(project, url, work / "service.log", {}) as app:
-            return serve_until(args, app, tasks, cursors)
+        app = stack.enter_context(
+            AppProcess.rendered(project, url, work / "service.log", exporting)
+        )
+        return serve_until(args, app, tasks, cursors)
 
 
 def report(run: MemoryRun, args: argparse.Namespace) -> tuple[list[str], bool]:
     rest, last = run.readings[0], run.readings[-1]
     lines = [
-        "# Benchmark: one worker's memory at rest and after requests",
+        "# Benchmark: one worker's memory at rest and after requests"
+        + (", exporting every span over OTLP/HTTP" if args.otel else ""),
         "",
         f"- GET by id, list of 20 and POST in turn, {args.step_seconds} s each per step, wrk -t1"
         f" -c{args.connections}, {args.rows:,} rows; load average before: {run.load_before}",
