@@ -11,15 +11,16 @@ span to bench.otel's local sink while it serves.
 """
 
 import argparse
+import json
 import sys
 from contextlib import ExitStack
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from bench.console import progress
 from bench.database import BenchServer, TaskTable
 from bench.endpoints import write_cursors
-from bench.load import Script, WrkResult, run_wrk
+from bench.load import Script, run_wrk
 from bench.machine import load_average
 from bench.otel import otlp_sink
 from bench.pairs import pair_main
@@ -45,6 +46,7 @@ class MemoryRun:
     failed: int  # non-2xx answers and socket errors
     peak_mib: float
     load_before: str
+    spans: int | None = None  # with --otel: the spans the sink received
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -78,7 +80,7 @@ def serve_until(
     readings, failed, served = [Reading(0, app.rss_mib())], 0, 0
     while served < args.requests or len(readings) < MIN_READINGS:
         for script in scripts:
-            result: WrkResult = run_wrk(
+            result = run_wrk(
                 app.url, script, connections=args.connections, seconds=args.step_seconds
             )
             served += result.requests
@@ -101,6 +103,7 @@ def measure(args: argparse.Namespace, work: Path) -> MemoryRun:
     answers = {"observability": "[otel]"} if args.otel else {}
     progress(f"rendering the project with {answers or 'the default answers'}")
     project = render(work / "project", extras=(), answers=answers, vcs_ref=args.ref)
+    counts = None
     with ExitStack() as stack:
         server = stack.enter_context(BenchServer(durable=args.durable))
         progress(f"seeding {args.rows:,} tasks")
@@ -108,13 +111,18 @@ def measure(args: argparse.Namespace, work: Path) -> MemoryRun:
         cursors = write_cursors(project, tasks, work / "cursors.txt")
         exporting = {}
         if args.otel:
-            endpoint, _ = stack.enter_context(otlp_sink(project, work))
+            endpoint, counts = stack.enter_context(otlp_sink(project, work))
             exporting = {"OTEL_EXPORTER_OTLP_ENDPOINT": endpoint}
         url = server.url(tasks.database)
         app = stack.enter_context(
             AppProcess.rendered(project, url, work / "service.log", exporting)
         )
-        return serve_until(args, app, tasks, cursors)
+        run = serve_until(args, app, tasks, cursors)
+    if counts is None:
+        return run
+    # The sink writes its counts once stopped, after the service flushed its last spans.
+    spans = json.loads(counts.read_text())["spans"] if counts.exists() else 0
+    return replace(run, spans=spans)
 
 
 def report(run: MemoryRun, args: argparse.Namespace) -> tuple[list[str], bool]:
@@ -135,9 +143,14 @@ def report(run: MemoryRun, args: argparse.Namespace) -> tuple[list[str], bool]:
             ([f"{reading.requests:,}", f"{reading.rss_mib:.1f}"] for reading in run.readings),
         ),
     ]
+    if run.spans is not None:
+        lines.insert(2, f"- the sink received {run.spans:,} spans")
+    failed = bool(run.failed) or run.spans == 0
     if run.failed:
         lines += ["", f"## FAILED: {run.failed} requests outside 2xx or socket errors"]
-    return lines, bool(run.failed)
+    if run.spans == 0:
+        lines += ["", "## FAILED: the sink received no span"]
+    return lines, failed
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -105,12 +105,18 @@ def test_a_read_is_compared_with_the_same_read_without_an_option(command: str) -
     assert re.search(row, result.stdout, re.MULTILINE), result.stdout
 
 
-def test_the_memory_run_reads_the_resident_set_at_rest_and_after_every_step() -> None:
+@pytest.mark.parametrize("tracing", [(), ("--otel",)], ids=["default", "exporting spans"])
+def test_the_memory_run_reads_the_resident_set_at_rest_and_after_every_step(
+    tracing: tuple[str, ...],
+) -> None:
     result = run_bench(
         "bench.memory", "--requests", "1", "--step-seconds", "1", "--rows", "200",
-        "--no-durable",
+        "--no-durable", *tracing,
     )  # fmt: skip
     report = result.stdout
+    assert ("exporting every span" in report) == bool(tracing)
+    spans = re.search(rf"^- the sink received ({NUMBER}) spans$", report, re.MULTILINE)
+    assert (spans is not None and int(spans.group(1).replace(",", "")) > 0) == bool(tracing)
     assert re.search(rf"^- VmRSS at rest: \*\*{NUMBER} MiB\*\*; after ", report, re.MULTILINE)
     growth = rf"^- growth over the second half of the run: \*\*[+-]{NUMBER} MiB per 10,000"
     assert re.search(growth, report, re.MULTILINE), report
