@@ -6,6 +6,9 @@ stack: where the CPU actually was) and the functions most often anywhere on the 
 runs its ORM in greenlets, whose stacks py-spy sees apart from the event loop's, so inclusive
 shares of the routes and services undercount the ORM work they cause: read both lists together.
 
+With `--otel`, the project is rendered with `observability=[otel]` and exports every span to
+bench.otel's sink (its own process, not sampled): where tracing's cost goes.
+
 py-spy reads another process's memory: run as root, or allow ptrace (kernel.yama.ptrace_scope).
 """
 
@@ -23,6 +26,7 @@ from bench.database import BenchServer, TaskTable
 from bench.endpoints import write_cursors
 from bench.errors import HarnessError
 from bench.load import Script, run_wrk
+from bench.otel import otlp_sink
 from bench.project import REFERENCE_EXTRAS, RenderedProject, render
 from bench.servers import AppProcess
 
@@ -41,6 +45,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--rate", type=int, default=200, help="py-spy samples per second")
     parser.add_argument("--top", type=int, default=40, help="functions to list per endpoint")
     parser.add_argument("--service-env", action="append", default=[], metavar="NAME=VALUE")
+    parser.add_argument("--otel", action="store_true", help="trace, exporting to a local sink")
     return parser.parse_args(argv)
 
 
@@ -94,12 +99,16 @@ def main(argv: list[str] | None = None) -> int:
     try:
         with ExitStack() as stack:
             work = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="bench-profile-")))
-            progress("rendering the default project, with py-spy in its environment")
-            project = render(work / "project", (*REFERENCE_EXTRAS, "py-spy"))
+            answers = {"observability": "[otel]"} if args.otel else {}
+            progress("rendering the project, with py-spy in its environment")
+            project = render(work / "project", (*REFERENCE_EXTRAS, "py-spy"), answers)
             server = stack.enter_context(BenchServer(durable=True))
             table = TaskTable.create(server, project, "bench", args.rows)
             cursors = write_cursors(project, table, work / "cursors.txt")
             url = server.url(table.database)
+            if args.otel:
+                endpoint, _ = stack.enter_context(otlp_sink(project, work))
+                service_env["OTEL_EXPORTER_OTLP_ENDPOINT"] = endpoint
             service = AppProcess.rendered(project, url, work / "service.log", service_env)
             stack.enter_context(service)
             scripts = {

@@ -12,9 +12,11 @@ and sends it with asyncpg's own `fetch`, on the session's connection:
   setting): in the session's transaction, begun first as SQLAlchemy would begin it;
 - behind PgBouncer outside a transaction: through SQLAlchemy, which opens one. asyncpg
   prepares and executes in two exchanges, which transaction pooling may send to two server
-  connections;
-- in a request whose trace is recorded: through SQLAlchemy, whose events give each statement
-  its span (unsampled requests keep the short path).
+  connections.
+
+With tracing (app/db/tracing.py), a statement of a recorded trace gets its client span here,
+the span SQLAlchemy's instrumentation gives the statements SQLAlchemy runs: tracing keeps the
+short path.
 
 A shape goes through SQLAlchemy whenever SQLAlchemy would change a value on the way: a parameter
 the caller does not supply by name (a condition with a literal value), a JSON parameter, or a
@@ -36,8 +38,9 @@ No request can leave a connection that harms the next one (docs/template/request
 
 import asyncio
 from collections.abc import Callable, Hashable, Mapping
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import asyncpg
 from sqlalchemy import (
@@ -67,14 +70,31 @@ from app.db.arguments import check_arguments, refusal_of
 
 # The engine option that allows statements outside a transaction (False behind PgBouncer).
 OUTSIDE_TRANSACTIONS = "app_statements_outside_transactions"
-# The engine option telemetry sets: a function telling whether the statement about to run is
-# traced; a traced statement goes through SQLAlchemy, whose events make its span.
-TRACED = "app_statements_traced"
+# The engine option telemetry sets: the `StatementSpans` of the statements run here.
+STATEMENT_SPANS = "app_statement_spans"
+NO_SPAN = nullcontext()
 MAX_SHAPES = 512  # distinct statements: resources x (read, page variants, count, insert)
 
 Columns = dict[str, Any]  # a row, by column name
 Statement = Select[Any] | Insert  # a SELECT, or an INSERT ... RETURNING
 Build = Callable[[], Statement]
+
+
+class StatementSpans(Protocol):
+    def __call__(self, sql: str) -> AbstractContextManager[object] | None:
+        """A span around one run of `sql`, or None when the statement is not traced."""
+
+
+@dataclass(frozen=True, slots=True)
+class Lent:
+    """What a session's connection offers this module: its asyncpg connection (None with
+    another driver), whether a statement may run outside a transaction on it, its dialect, and
+    the spans of its statements (None without tracing)."""
+
+    driver: asyncpg.Connection | None
+    alone: bool
+    dialect: Dialect
+    spans: StatementSpans | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,16 +179,19 @@ async def fetch_rows(
     """
     if key is not None:
         # One hop into SQLAlchemy's greenlet for the connection, its driver and options.
-        driver, alone, dialect = await session.run_sync(driver_of)
-        shape = SHAPES.get(key, build, values, dialect)
+        lent = await session.run_sync(lent_by)
+        driver = lent.driver
+        shape = SHAPES.get(key, build, values, lent.dialect)
         check_arguments(shape.refusals, values)
         in_transaction = driver is not None and driver.is_in_transaction()
-        if shape.sql is not None and driver is not None and (alone or begin or in_transaction):
+        if shape.sql is not None and driver is not None and (lent.alone or begin or in_transaction):
             arguments = [values[name] for name in shape.parameters]
             if begin and not in_transaction:
                 await begin_transaction(session, driver)
+            span = lent.spans(shape.sql) if lent.spans is not None else None
             try:
-                records = await driver.fetch(shape.sql, *arguments)
+                with span or NO_SPAN:
+                    records = await driver.fetch(shape.sql, *arguments)
             except BaseException as error:
                 translated = await settle(session, driver, error, shape.sql, arguments)
                 if translated is None:
@@ -205,17 +228,17 @@ async def begin_transaction(session: AsyncSession, driver: asyncpg.Connection) -
         raise await sqlalchemy_error(session, cause, "BEGIN", [], invalidate=True) from error
 
 
-def driver_of(session: Session) -> tuple[asyncpg.Connection | None, bool, Dialect]:
-    """The asyncpg connection under `session`'s connection (None when SQLAlchemy must run the
-    statement: another driver, or a traced statement), whether a statement may run outside a
-    transaction on it, and its dialect."""
+def lent_by(session: Session) -> Lent:
+    """What `session`'s connection (checked out now if need be) offers this module."""
     connection = session.connection()
     options = connection.get_execution_options()
-    alone = bool(options.get(OUTSIDE_TRANSACTIONS, False))
     driver = connection.connection.driver_connection
-    if not isinstance(driver, asyncpg.Connection) or ((traced := options.get(TRACED)) and traced()):
-        return None, alone, connection.dialect
-    return driver, alone, connection.dialect
+    return Lent(
+        driver if isinstance(driver, asyncpg.Connection) else None,
+        alone=bool(options.get(OUTSIDE_TRANSACTIONS, False)),
+        dialect=connection.dialect,
+        spans=options.get(STATEMENT_SPANS),
+    )
 
 
 def answered_by_server(error: BaseException) -> bool:

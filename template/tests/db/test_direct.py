@@ -31,8 +31,8 @@ from app.db.direct import (
     OUTSIDE_TRANSACTIONS,
     Statement,
     compile_shape,
-    driver_of,
     fetch_rows,
+    lent_by,
     settle,
 )
 from app.db.errors import QUERY_CANCELED, driver_error, sqlstate
@@ -74,7 +74,7 @@ def logged(connection: asyncpg.Connection) -> Iterator[list[str]]:
 
 async def driver(session: AsyncSession) -> asyncpg.Connection:
     """The asyncpg connection under `session` (checked out, no statement sent)."""
-    connection, _, _ = await session.run_sync(driver_of)
+    connection = (await session.run_sync(lent_by)).driver
     assert connection is not None
     return connection
 

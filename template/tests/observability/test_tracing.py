@@ -2,20 +2,30 @@
 by its route template, one client span per SQL statement beneath it, nothing for health checks,
 and the trace id in the request's log line."""
 
+import asyncio
 import io
 import json
 import re
 from collections.abc import AsyncIterator, Iterator
-from contextlib import nullcontext
+from contextlib import nullcontext, suppress
 
 import pytest
+from asyncpg.connection import LoggedQuery
 from fastapi import FastAPI
 from httpx import AsyncClient
 from opentelemetry import metrics, trace
+from opentelemetry.instrumentation._semconv import (
+    _OpenTelemetrySemanticConventionStability as SemanticConventions,
+)
+from opentelemetry.sdk.metrics import MeterProvider
+from opentelemetry.sdk.metrics.export import InMemoryMetricReader, NumberDataPoint
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
-from sqlalchemy import Integer, bindparam, event, select
+from sqlalchemy import BigInteger, Integer, Select, String, bindparam, cast, event, func, select
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.engine.interfaces import AdaptedConnection
+from sqlalchemy.exc import DBAPIError
 
 from app.core import telemetry
 from app.core.config import Settings
@@ -26,6 +36,14 @@ from tests.clients import running
 from tests.factories import all_factories
 
 FACTORY = all_factories()[0]
+SELECT_N = select(bindparam("n", type_=Integer).label("n"))
+N_MODULO_D = func.mod(bindparam("n", type_=Integer), bindparam("d", type_=Integer), type_=Integer)
+SELECT_N_MODULO_D = select(N_MODULO_D.label("n"))
+SELECT_AS_JSON = select(cast(bindparam("text", type_=String), JSONB).label("n"))
+COUNT_TO_N = select(func.count().label("n")).select_from(
+    func.generate_series(1, bindparam("n", type_=BigInteger))
+)
+TRANSACTION_CONTROL = frozenset({"BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE"})
 
 
 @pytest.fixture
@@ -57,8 +75,8 @@ async def client(app: FastAPI) -> AsyncIterator[AsyncClient]:
 
 
 @pytest.fixture
-def statements(app: FastAPI, client: AsyncClient) -> Iterator[list[str]]:
-    """Every SQL statement the app's engine runs, as SQLAlchemy itself reports them."""
+def sqlalchemy_statements(app: FastAPI, client: AsyncClient) -> Iterator[list[str]]:
+    """Every SQL statement SQLAlchemy runs on the app's engine, as its events report them."""
     executed: list[str] = []
 
     def record(*args: object) -> None:
@@ -68,6 +86,25 @@ def statements(app: FastAPI, client: AsyncClient) -> Iterator[list[str]]:
     event.listen(engine, "before_cursor_execute", record)
     yield executed
     event.remove(engine, "before_cursor_execute", record)
+
+
+@pytest.fixture
+def statements(app: FastAPI, sqlalchemy_statements: list[str]) -> Iterator[list[str]]:
+    """Every SQL statement the app's engine runs but transaction control (which has no span):
+    SQLAlchemy's, and those app.db.direct sends on asyncpg itself, as asyncpg logs them
+    (asyncpg does not log the prepared statements SQLAlchemy runs)."""
+
+    def log(query: LoggedQuery) -> None:
+        if query.query.split(maxsplit=1)[0].rstrip(";").upper() not in TRANSACTION_CONTROL:
+            sqlalchemy_statements.append(query.query)
+
+    def listen(dbapi_connection: AdaptedConnection, *_: object) -> None:
+        dbapi_connection.driver_connection.add_query_logger(log)
+
+    engine = app.state.database.engine.sync_engine
+    event.listen(engine, "checkout", listen)
+    yield sqlalchemy_statements
+    event.remove(engine, "checkout", listen)
 
 
 def json_logs_of(settings: Settings) -> io.StringIO:
@@ -85,6 +122,10 @@ def json_logs(app: FastAPI, live_settings: Settings) -> Iterator[io.StringIO]:
 
 def server_spans(exporter: InMemorySpanExporter) -> list[ReadableSpan]:
     return [span for span in exporter.get_finished_spans() if span.kind == trace.SpanKind.SERVER]
+
+
+def client_spans(exporter: InMemorySpanExporter) -> list[ReadableSpan]:
+    return [span for span in exporter.get_finished_spans() if span.kind == trace.SpanKind.CLIENT]
 
 
 def hex_ids(span: ReadableSpan) -> tuple[str, str]:
@@ -129,20 +170,128 @@ async def test_each_statement_is_a_client_span_beneath_the_request(
     assert {span.name.split()[0] for span in database} == {"SELECT"}
 
 
-async def test_statements_of_unrecorded_requests_skip_sqlalchemy(
-    app: FastAPI, client: AsyncClient, traced: telemetry.Telemetry, statements: list[str]
+async def test_traced_statements_keep_the_short_path(
+    app: FastAPI,
+    traced: telemetry.Telemetry,
+    exporter: InMemorySpanExporter,
+    sqlalchemy_statements: list[str],
 ) -> None:
-    """Only a recorded trace needs SQLAlchemy's events (they make the statement spans); other
-    statements go straight to asyncpg (app/db/direct.py), as without telemetry."""
-    select_one = select(bindparam("n", type_=Integer).label("n"))
+    """A statement app.db.direct can send on asyncpg itself is sent there, traced or not: it
+    makes its span itself, in a recorded trace only."""
     tracer = traced.tracer_provider.get_tracer("test")
     for recorded in (False, True):
-        statements.clear()
+        exporter.clear()
         async with app.state.database.session() as session:
             with tracer.start_as_current_span("request") if recorded else nullcontext():
-                rows = await fetch_rows(session, ("test", "one"), lambda: select_one, {"n": 1})
+                rows = await fetch_rows(session, ("test", "one"), lambda: SELECT_N, {"n": 1})
         assert rows == [{"n": 1}]
-        assert len(statements) == (1 if recorded else 0)
+        assert sqlalchemy_statements == []
+        assert len(client_spans(exporter)) == (1 if recorded else 0)
+
+
+@pytest.fixture(params=["", "database/dup,http/dup"], ids=["default conventions", "both"])
+def conventions(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """OTEL_SEMCONV_STABILITY_OPT_IN as given, read anew by the engine's tracers (the
+    instrumentation reads it once per process)."""
+    monkeypatch.setenv("OTEL_SEMCONV_STABILITY_OPT_IN", request.param)
+    monkeypatch.setattr(SemanticConventions, "_initialized", False)
+    mapping = "_OTEL_SEMCONV_STABILITY_SIGNAL_MAPPING"  # changed in place: restored afterwards
+    monkeypatch.setattr(SemanticConventions, mapping, dict(getattr(SemanticConventions, mapping)))
+
+
+@pytest.mark.parametrize(
+    ("statement", "values", "status"),
+    [
+        (SELECT_N_MODULO_D, {"n": 1, "d": 2}, trace.StatusCode.UNSET),
+        (SELECT_N_MODULO_D, {"n": 1, "d": 0}, trace.StatusCode.ERROR),
+        (SELECT_AS_JSON, {"text": "not json"}, trace.StatusCode.ERROR),  # with a DETAIL
+    ],
+    ids=["answered", "refused by the server", "refused with a detail"],
+)
+async def test_a_statement_has_the_same_span_whichever_path_runs_it(
+    conventions: None,
+    app: FastAPI,
+    traced: telemetry.Telemetry,
+    exporter: InMemorySpanExporter,
+    sqlalchemy_statements: list[str],
+    statement: Select[tuple[object]],
+    values: dict[str, object],
+    status: trace.StatusCode,
+) -> None:
+    """The span app.db.direct makes for a statement on asyncpg is the one the instrumentation
+    makes for it through SQLAlchemy: name, kind, attributes in the conventions asked for,
+    parent, status and its description (PostgreSQL's message, never its DETAIL: it can quote a
+    row's values)."""
+    tracer = traced.tracer_provider.get_tracer("test")
+    for key in (("test", str(statement)), None):  # asyncpg itself, then SQLAlchemy
+        async with app.state.database.session() as session:
+            with tracer.start_as_current_span("request"), suppress(DBAPIError):
+                await fetch_rows(session, key, lambda: statement, values)
+    direct, through_sqlalchemy = client_spans(exporter)
+    assert len(sqlalchemy_statements) == 1  # the second
+    for span in (direct, through_sqlalchemy):
+        assert span.parent is not None
+        assert span.status.status_code == status
+    assert direct.name == through_sqlalchemy.name
+    assert direct.status.description == through_sqlalchemy.status.description
+    assert "DETAIL" not in (direct.status.description or "")
+    assert dict(direct.attributes or {}) == dict(through_sqlalchemy.attributes or {})
+
+
+async def test_a_cancelled_statement_ends_its_span(
+    app: FastAPI, client: AsyncClient, traced: telemetry.Telemetry, exporter: InMemorySpanExporter
+) -> None:
+    """A statement cancelled on asyncpg (a client gone, a timeout) still ends its span, as an
+    error: no span is left open, and the next statement is traced as usual."""
+    tracer = traced.tracer_provider.get_tracer("test")
+    async with app.state.database.session() as session:
+        with tracer.start_as_current_span("request"), pytest.raises(TimeoutError):
+            async with asyncio.timeout(0.2):
+                await fetch_rows(session, ("test", "slow"), lambda: COUNT_TO_N, {"n": 10**10})
+    async with app.state.database.session() as session:
+        with tracer.start_as_current_span("request"):
+            assert await fetch_rows(session, ("test", "one"), lambda: SELECT_N, {"n": 1})
+    cancelled, answered = client_spans(exporter)
+    assert cancelled.status.status_code == trace.StatusCode.ERROR
+    assert answered.status.status_code == trace.StatusCode.UNSET
+
+
+async def test_connection_usage_is_read_from_the_pool(
+    live_settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`db.client.connections.usage`, by state, as the instrumentation names it: read from the
+    pool when metrics are collected, not counted at every checkout; an app started again in the
+    same process (its meter provider kept) is read too."""
+    reader = InMemoryMetricReader()
+    metered = telemetry.Telemetry(TracerProvider(), MeterProvider(metric_readers=[reader]))
+    monkeypatch.setattr(telemetry, "from_environment", lambda: metered)
+    for _ in range(2):
+        app = create_app(live_settings)
+        async with running(app):
+            async with app.state.database.session() as session:
+                await session.connection()
+                during = connection_usage(reader)
+            after = connection_usage(reader)
+        url = app.state.database.engine.url
+        pool = f"{url.drivername}://{url.host}:{url.port}/{url.database}"
+        assert during[pool, "used"] == 1
+        assert after[pool, "used"] == 0
+        assert after[pool, "idle"] == during[pool, "idle"] + 1
+
+
+def connection_usage(reader: InMemoryMetricReader) -> dict[tuple[str, str], int]:
+    """The connections by (pool, state), as collected now."""
+    data = reader.get_metrics_data()
+    assert data is not None
+    return {
+        (str(attributes["pool.name"]), str(attributes["state"])): int(point.value)
+        for resource in data.resource_metrics
+        for scope in resource.scope_metrics
+        for metric in scope.metrics
+        if metric.name == "db.client.connections.usage"
+        for point in metric.data.data_points
+        if isinstance(point, NumberDataPoint) and (attributes := point.attributes) is not None
+    }
 
 
 async def test_health_checks_are_not_traced(
