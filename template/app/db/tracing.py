@@ -185,4 +185,4 @@ def described(error: BaseException) -> str:
     SQLAlchemy, never its DETAIL (which quotes the row's values) or HINT."""
     if isinstance(error, asyncpg.PostgresError) and error.args:
         return str(error.args[0])
-    return str(error) or type(error).__name__
+    return str(error)  # as EngineTracer: empty for a cancellation

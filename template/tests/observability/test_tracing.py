@@ -41,7 +41,7 @@ N_MODULO_D = func.mod(bindparam("n", type_=Integer), bindparam("d", type_=Intege
 SELECT_N_MODULO_D = select(N_MODULO_D.label("n"))
 SELECT_AS_JSON = select(cast(bindparam("text", type_=String), JSONB).label("n"))
 COUNT_TO_N = select(func.count().label("n")).select_from(
-    func.generate_series(1, bindparam("n", type_=BigInteger))
+    func.generate_series(bindparam("one", type_=BigInteger), bindparam("n", type_=BigInteger))
 )
 TRANSACTION_CONTROL = frozenset({"BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE"})
 
@@ -239,20 +239,27 @@ async def test_a_statement_has_the_same_span_whichever_path_runs_it(
 
 
 async def test_a_cancelled_statement_ends_its_span(
-    app: FastAPI, client: AsyncClient, traced: telemetry.Telemetry, exporter: InMemorySpanExporter
+    app: FastAPI,
+    traced: telemetry.Telemetry,
+    exporter: InMemorySpanExporter,
+    sqlalchemy_statements: list[str],
 ) -> None:
     """A statement cancelled on asyncpg (a client gone, a timeout) still ends its span, as an
-    error: no span is left open, and the next statement is traced as usual."""
+    error described as through SQLAlchemy; the next statement is traced as usual."""
     tracer = traced.tracer_provider.get_tracer("test")
-    async with app.state.database.session() as session:
-        with tracer.start_as_current_span("request"), pytest.raises(TimeoutError):
-            async with asyncio.timeout(0.2):
-                await fetch_rows(session, ("test", "slow"), lambda: COUNT_TO_N, {"n": 10**10})
+    for key in (("test", "slow"), None):  # asyncpg itself, then SQLAlchemy
+        async with app.state.database.session() as session:
+            with tracer.start_as_current_span("request"), pytest.raises(TimeoutError):
+                async with asyncio.timeout(0.2):
+                    await fetch_rows(session, key, lambda: COUNT_TO_N, {"one": 1, "n": 10**10})
+    assert len(sqlalchemy_statements) == 1  # the second
     async with app.state.database.session() as session:
         with tracer.start_as_current_span("request"):
             assert await fetch_rows(session, ("test", "one"), lambda: SELECT_N, {"n": 1})
-    cancelled, answered = client_spans(exporter)
-    assert cancelled.status.status_code == trace.StatusCode.ERROR
+    direct, through_sqlalchemy, answered = client_spans(exporter)
+    for cancelled in (direct, through_sqlalchemy):
+        assert cancelled.status.status_code == trace.StatusCode.ERROR
+    assert direct.status.description == through_sqlalchemy.status.description
     assert answered.status.status_code == trace.StatusCode.UNSET
 
 
