@@ -9,27 +9,45 @@ plugin's `pytest_load_initial_conftests` runs before the conftest is imported.
 """
 
 import atexit
+import contextlib
+import functools
 import os
 import shutil
+import signal
 import tempfile
 import threading
 from concurrent.futures import Future
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 from tools.local_postgres import LocalPostgres
 
-STARTING = pytest.StashKey[Future[LocalPostgres]]()
+START_SECONDS = 120  # initdb, then pg_ctl's own 60 s wait for the server, with room to spare
 
 
-def throwaway_cluster() -> LocalPostgres:
-    """A cluster in a new temporary directory, started; the directory is gone if it fails."""
-    local = LocalPostgres(Path(tempfile.mkdtemp(prefix="pytest-postgres-")), durable=False)
+@dataclass(frozen=True)
+class Starting:
+    """A cluster being started in `data_dir`, and the exit hook that stops it unless taken."""
+
+    cluster: Future[LocalPostgres]
+    data_dir: Path
+    at_exit: functools.partial[None]
+
+
+STARTING = pytest.StashKey[Starting]()
+
+
+def throwaway_cluster(data_dir: Path | None = None) -> LocalPostgres:
+    """A cluster in `data_dir` (a new temporary directory by default), started; the directory
+    is gone if it fails."""
+    data_dir = data_dir or Path(tempfile.mkdtemp(prefix="pytest-postgres-"))
     try:
+        local = LocalPostgres(data_dir, durable=False)
         local.start()
     except BaseException:
-        shutil.rmtree(local.data_dir, ignore_errors=True)
+        shutil.rmtree(data_dir, ignore_errors=True)
         raise
     return local
 
@@ -47,19 +65,22 @@ def needs_a_throwaway_server(config: pytest.Config) -> bool:
 def pytest_load_initial_conftests(early_config: pytest.Config) -> None:
     if not needs_a_throwaway_server(early_config):
         return
-    starting: Future[LocalPostgres] = Future()
+    # The directory is made here, so that the exit hook knows it whatever the thread reached.
+    data_dir = Path(tempfile.mkdtemp(prefix="pytest-postgres-"))
+    cluster: Future[LocalPostgres] = Future()
+    # A run that ends before the conftest takes the server (a usage error, an interrupt) must
+    # not leave it running, nor its directory: stopped and deleted at exit unless taken.
+    at_exit = functools.partial(stop_unless_taken, cluster, data_dir)
+    atexit.register(at_exit)
+    early_config.stash[STARTING] = Starting(cluster, data_dir, at_exit)
 
     def start() -> None:
         try:
-            starting.set_result(throwaway_cluster())
+            cluster.set_result(throwaway_cluster(data_dir))
         except BaseException as error:  # handed to whoever takes the server
-            starting.set_exception(error)
+            cluster.set_exception(error)
 
     threading.Thread(target=start, name="postgres-start", daemon=True).start()
-    early_config.stash[STARTING] = starting
-    # A run that ends before the conftest takes the server (a usage error, an interrupt) must
-    # not leave it running: stopped here at exit unless taken.
-    atexit.register(stop_unless_taken, starting)
 
 
 def started_cluster(config: pytest.Config) -> LocalPostgres | None:
@@ -69,12 +90,18 @@ def started_cluster(config: pytest.Config) -> LocalPostgres | None:
     if starting is None:
         return None
     del config.stash[STARTING]
-    atexit.unregister(stop_unless_taken)
-    return starting.result()
+    local = starting.cluster.result()  # interrupted or failed: the exit hook still cleans up
+    atexit.unregister(starting.at_exit)
+    return local
 
 
-def stop_unless_taken(starting: Future[LocalPostgres]) -> None:
-    if starting.exception() is None:
-        local = starting.result()
-        local.stop()
-        shutil.rmtree(local.data_dir, ignore_errors=True)
+def stop_unless_taken(cluster: Future[LocalPostgres], data_dir: Path) -> None:
+    """At exit: wait for the start to end, stop the server if one runs, delete the directory.
+    A second Ctrl-C must not cut this short and leave a server running, so it is ignored."""
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+    with contextlib.suppress(BaseException):  # failed or interrupted: a server may run all the same
+        cluster.result(timeout=START_SECONDS)
+    if (data_dir / "postmaster.pid").exists():
+        LocalPostgres(data_dir, durable=False).stop()
+    shutil.rmtree(data_dir, ignore_errors=True)
