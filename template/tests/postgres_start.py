@@ -29,10 +29,9 @@ START_SECONDS = 120  # initdb, then pg_ctl's own 60 s wait for the server, with 
 
 @dataclass(frozen=True)
 class Starting:
-    """A cluster being started in `data_dir`, and the exit hook that stops it unless taken."""
+    """A cluster being started, and the exit hook that stops it unless taken."""
 
     cluster: Future[LocalPostgres]
-    data_dir: Path
     at_exit: functools.partial[None]
 
 
@@ -72,7 +71,7 @@ def pytest_load_initial_conftests(early_config: pytest.Config) -> None:
     # not leave it running, nor its directory: stopped and deleted at exit unless taken.
     at_exit = functools.partial(stop_unless_taken, cluster, data_dir)
     atexit.register(at_exit)
-    early_config.stash[STARTING] = Starting(cluster, data_dir, at_exit)
+    early_config.stash[STARTING] = Starting(cluster, at_exit)
 
     def start() -> None:
         try:
